@@ -1,0 +1,44 @@
+"""The exceptions accelmap raises; the CLI maps each family to an exit code."""
+from __future__ import annotations
+
+
+class AccelmapError(Exception):
+    """Base of every error caused by the user's input (exit code 2)."""
+
+
+class ModelError(AccelmapError):
+    """The ONNX file cannot be read, or its graph is malformed."""
+
+
+class UnsupportedOp(ModelError):
+    """An ONNX op, op version or attribute value accelmap does not lower."""
+
+
+class ShapeError(ModelError):
+    """A tensor shape is unknown or dynamic and no override was given."""
+
+
+class ArchError(AccelmapError):
+    """An architecture description is invalid; carries every problem found."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = list(problems)
+        lines = "\n  ".join(self.problems)
+        super().__init__(f"{source}: {len(self.problems)} problem(s) in the architecture:\n  {lines}")
+
+
+class MappingError(AccelmapError):
+    """A mapping violates the mapspace's rules; carries every violation."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("invalid mapping: " + "; ".join(self.problems))
+
+
+class InfeasibleLayer(AccelmapError):
+    """No mapping of a layer fits the target (exit code 3)."""
+
+
+class ScheduleError(AccelmapError):
+    """An OUTDIR is missing, corrupt or inconsistent."""

@@ -1,0 +1,72 @@
+"""Constant folding before lowering: Constant, Shape/Size of static tensors, and
+any node whose inputs are all constants (ConstantOfShape, Gather/Concat/Unsqueeze
+shape chains, weight transposes), evaluated by ONNX's reference evaluator.
+"""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper, shape_inference
+from onnx.reference import ReferenceEvaluator
+
+NOT_FOLDABLE = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial",
+                "Bernoulli", "If", "Loop", "Scan"}
+MAX_FOLDED_ELEMENTS = 1 << 26
+
+
+def _static_shapes(model: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
+    shapes = {}
+    for value in list(model.graph.input) + list(model.graph.value_info) + list(model.graph.output):
+        ttype = value.type.tensor_type
+        if ttype.HasField("shape") and all(d.HasField("dim_value") for d in ttype.shape.dim):
+            shapes[value.name] = tuple(d.dim_value for d in ttype.shape.dim)
+    return shapes
+
+
+def _shape_value(node: onnx.NodeProto, shape: tuple[int, ...]) -> np.ndarray:
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    if node.op_type == "Size":
+        return np.array(int(np.prod(shape)), dtype=np.int64)
+    start, end = attrs.get("start", 0), attrs.get("end", len(shape))
+    return np.array(shape[start:end], dtype=np.int64)
+
+
+def _evaluate(node: onnx.NodeProto, model: onnx.ModelProto, constants: dict[str, np.ndarray]) -> list[np.ndarray]:
+    inputs = [helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(constants[name].dtype),
+                                            constants[name].shape) for name in node.input if name]
+    outputs = [helper.make_empty_tensor_value_info(name) for name in node.output]
+    graph = helper.make_graph([node], "fold", inputs, outputs)
+    tiny = helper.make_model(graph, opset_imports=list(model.opset_import), ir_version=model.ir_version)
+    feeds = {name: constants[name] for name in node.input if name}
+    return ReferenceEvaluator(tiny).run(None, feeds)
+
+
+def _fold_once(model: onnx.ModelProto, constants: dict[str, np.ndarray]) -> bool:
+    shapes = _static_shapes(shape_inference.infer_shapes(model, data_prop=True))
+    kept, folded = [], False
+    for node in model.graph.node:
+        values: list[np.ndarray] | None = None
+        if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
+            values = _evaluate(node, model, constants)
+        elif node.op_type in ("Shape", "Size") and node.input[0] in shapes:
+            values = [_shape_value(node, shapes[node.input[0]])]
+        elif (node.op_type not in NOT_FOLDABLE and node.domain in ("", "ai.onnx") and node.input
+              and all(not name or name in constants for name in node.input)):
+            values = _evaluate(node, model, constants)
+        if values is None or any(np.asarray(v).size > MAX_FOLDED_ELEMENTS for v in values):
+            kept.append(node)
+            continue
+        for name, value in zip(node.output, values):
+            constants[name] = np.asarray(value)
+            model.graph.initializer.append(numpy_helper.from_array(np.asarray(value), name))
+        folded = True
+    del model.graph.node[:]
+    model.graph.node.extend(kept)
+    return folded
+
+
+def fold_constants(model: onnx.ModelProto, constants: dict[str, np.ndarray]) -> onnx.ModelProto:
+    """Fold every constant-valued node into `constants` (updated in place) and the model's initializers."""
+    while _fold_once(model, constants):
+        pass
+    return model

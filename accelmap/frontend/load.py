@@ -1,0 +1,141 @@
+"""ONNX -> Graph: read, fix input shapes, infer shapes, fold constants, convert, clean up."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper, shape_inference
+
+from accelmap.errors import ModelError, ShapeError, UnsupportedOp
+from accelmap.frontend.fold import fold_constants
+from accelmap.frontend.lowering import Lowering, OnnxNode
+from accelmap.frontend.passes import CLEANUPS, rewrite_to_fixpoint
+from accelmap.frontend.registry import convert
+from accelmap.ir.graph import Graph, TensorInfo
+
+MIN_OPSET = 7
+QUANTISED_OPS = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger",
+                 "MatMulInteger", "DynamicQuantizeLinear", "QLinearAdd", "QLinearMul"}
+
+
+def read_model(source: str | Path | onnx.ModelProto) -> tuple[onnx.ModelProto, str]:
+    """Load an ONNX model (external data resolved beside the file); returns (model, display name)."""
+    if isinstance(source, onnx.ModelProto):
+        return source, source.graph.name or "model"
+    path = Path(source)
+    if not path.is_file():
+        raise ModelError(f"{path}: no such file")
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+        onnx.external_data_helper.load_external_data_for_model(model, str(path.parent))
+    except FileNotFoundError as err:
+        raise ModelError(f"{path}: external data file missing ({err.filename}); keep it beside the model") from None
+    except Exception as err:  # protobuf raises several unrelated types on corrupt input
+        raise ModelError(f"{path}: not a readable ONNX model ({type(err).__name__}: {err}); "
+                         f"check the file is complete and is an ONNX ModelProto") from None
+    if not model.graph.node:
+        raise ModelError(f"{path}: not an ONNX model, or an empty graph (no nodes)")
+    return model, str(path)
+
+
+def model_opset(model: onnx.ModelProto) -> int:
+    """The default-domain opset the model imports."""
+    for entry in model.opset_import:
+        if entry.domain in ("", "ai.onnx"):
+            return int(entry.version)
+    return 1
+
+
+def _check_supported(model: onnx.ModelProto, where: str) -> int:
+    opset = model_opset(model)
+    if opset < MIN_OPSET:
+        raise UnsupportedOp(f"{where}: opset {opset} is older than the oldest supported ({MIN_OPSET}); "
+                            f"upgrade it with onnx.version_converter")
+    for i, node in enumerate(model.graph.node):
+        if node.op_type in QUANTISED_OPS:
+            name = node.name or f"{node.op_type}_{i}"
+            raise UnsupportedOp(f"{where}: node {name!r} is {node.op_type}: quantised (QDQ) models are not "
+                                f"supported yet; export the float model instead")
+    return opset
+
+
+def _set_input_shapes(model: onnx.ModelProto, overrides: dict[str, tuple[int, ...]], where: str) -> None:
+    initializers = {t.name for t in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in initializers]
+    names = {i.name for i in inputs}
+    for name in overrides:
+        if name not in names:
+            raise ShapeError(f"{where}: --input-shape names {name!r}, but the model's inputs are "
+                             f"{', '.join(sorted(names))}")
+    for value in inputs:
+        dims = value.type.tensor_type.shape.dim
+        if value.name in overrides:
+            shape = overrides[value.name]
+            del dims[:]
+            for d in shape:
+                dims.add().dim_value = int(d)
+            continue
+        if not value.type.tensor_type.HasField("shape") or any(not d.HasField("dim_value") for d in dims):
+            shown = "x".join(d.dim_param or "?" for d in dims) if dims else "unknown rank"
+            raise ShapeError(f"{where}: input {value.name!r} has dynamic shape [{shown}]; give it one with "
+                             f"--input-shape {value.name}=1x3x224x224 (your sizes)")
+
+
+def _tensor_table(model: onnx.ModelProto) -> dict[str, TensorInfo]:
+    table: dict[str, TensorInfo] = {}
+    values = list(model.graph.input) + list(model.graph.value_info) + list(model.graph.output)
+    for value in values:
+        ttype = value.type.tensor_type
+        if not ttype.HasField("shape") or any(not d.HasField("dim_value") for d in ttype.shape.dim):
+            continue
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(ttype.elem_type) if ttype.elem_type else np.float32
+        table[value.name] = TensorInfo(value.name, tuple(d.dim_value for d in ttype.shape.dim), np.dtype(dtype).name)
+    return table
+
+
+def load_model(source: str | Path | onnx.ModelProto,
+               input_shapes: dict[str, tuple[int, ...]] | None = None) -> Graph:
+    """Lower an ONNX model (a path or a ModelProto) into a verified Graph."""
+    model, where = read_model(source)
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    opset = _check_supported(model, where)
+    _set_input_shapes(model, dict(input_shapes or {}), where)
+    constants = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    try:
+        model = fold_constants(model, constants)
+        model = shape_inference.infer_shapes(model, data_prop=True)
+    except (onnx.onnx_cpp2py_export.shape_inference.InferenceError, ValueError) as err:
+        raise ModelError(f"{where}: shape inference failed: {err}") from None
+    tensors = _tensor_table(model)
+    ctx = Lowering(tensors, constants, opset)
+    for i, proto in enumerate(model.graph.node):
+        node = OnnxNode.from_proto(proto, i)
+        if all(out in constants for out in node.outputs):
+            continue
+        try:
+            convert(node, ctx)
+        except (UnsupportedOp, ShapeError) as err:
+            raise type(err)(f"{where}: {err}") from None
+    initializers = set(constants)
+    graph_inputs = [i.name for i in model.graph.input if i.name not in initializers]
+    outputs = [o.name for o in model.graph.output]
+    graph = Graph(model.graph.name or Path(where).stem, ctx.nodes, ctx.tensors, ctx.constants,
+                  graph_inputs, [ctx.resolve(o) for o in outputs], opset)
+    graph = rewrite_to_fixpoint(graph.verify(), CLEANUPS)
+    _restore_output_names(graph, outputs)
+    return graph.verify()
+
+
+def _restore_output_names(graph: Graph, outputs: list[str]) -> None:
+    """Graph outputs keep their ONNX names even when an alias or fusion renamed them."""
+    from accelmap.ir.graph import Node
+
+    for i, (original, current) in enumerate(zip(outputs, list(graph.outputs))):
+        if original == current:
+            continue
+        graph.tensors[original] = TensorInfo(original, graph.tensors[current].shape, graph.tensors[current].dtype) \
+            if current in graph.tensors else TensorInfo(original, tuple(graph.constants[current].shape),
+                                                        str(graph.constants[current].dtype))
+        graph.nodes.append(Node(f"{original}/Identity", "Identity", (current,), (original,), {}))
+        graph.outputs[i] = original

@@ -1,0 +1,1 @@
+"""Converter families, one module per family of ONNX ops."""

@@ -1,0 +1,19 @@
+"""Converters for normalisation ops: BatchNormalization (folded later when it can be)."""
+from __future__ import annotations
+
+from accelmap.errors import UnsupportedOp
+from accelmap.frontend.lowering import Lowering, OnnxNode
+from accelmap.frontend.registry import converter
+
+
+@converter("BatchNormalization", since=1)
+def batch_normalization(node: OnnxNode, ctx: Lowering, *, epsilon: float = 1e-5, momentum: float = 0.9,
+                        spatial: int = 1, training_mode: int = 0, is_test: int = 1,
+                        consumed_inputs: tuple[int, ...] = ()) -> None:
+    """Inference-mode BatchNormalization: a host op; the bn-into-conv rule folds it where it can."""
+    del momentum, is_test, consumed_inputs  # training-only or legacy attributes
+    if training_mode or len([o for o in node.outputs if o]) > 1:
+        raise UnsupportedOp(f"node {node.name!r}: BatchNormalization in training mode is not supported")
+    if not spatial:
+        raise UnsupportedOp(f"node {node.name!r}: BatchNormalization with spatial=0 is not supported")
+    ctx.host(node, outputs=node.outputs[:1], epsilon=float(epsilon))
