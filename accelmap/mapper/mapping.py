@@ -95,3 +95,25 @@ def dims_covered(mapping: Mapping, bounds: dict[str, int]) -> list[str]:
         if got != want:
             problems.append(f"factors of {dim} multiply to {got}, the bound is {want}")
     return problems
+
+
+def mapping_to_dict(mapping: Mapping) -> dict:
+    """A JSON-ready dict of `mapping` (loops as [dim, factor] pairs)."""
+    return {
+        "temporal": [[[loop.dim, loop.factor] for loop in level] for level in mapping.temporal],
+        "spatial": [{"x": [[l.dim, l.factor] for l in fan.x], "y": [[l.dim, l.factor] for l in fan.y]}
+                    for fan in mapping.spatial],
+        "keep": [sorted(keep) for keep in mapping.keep],
+        "padded": [[dim, bound] for dim, bound in mapping.padded],
+    }
+
+
+def mapping_from_dict(doc: dict) -> Mapping:
+    """Inverse of `mapping_to_dict`."""
+    loops = lambda pairs: tuple(Loop(str(d), int(f)) for d, f in pairs)  # noqa: E731
+    return Mapping(
+        temporal=tuple(loops(level) for level in doc["temporal"]),
+        spatial=tuple(SpatialLoops(loops(fan["x"]), loops(fan["y"])) for fan in doc["spatial"]),
+        keep=tuple(frozenset(keep) for keep in doc["keep"]),
+        padded=tuple((str(d), int(b)) for d, b in doc.get("padded", [])),
+    )
