@@ -77,7 +77,8 @@ def _set_input_shapes(model: onnx.ModelProto, overrides: dict[str, tuple[int, ..
                 dims.add().dim_value = int(d)
             continue
         if not value.type.tensor_type.HasField("shape") or any(not d.HasField("dim_value") for d in dims):
-            shown = "x".join(d.dim_param or "?" for d in dims) if dims else "unknown rank"
+            shown = "x".join(d.dim_param or (str(d.dim_value) if d.HasField("dim_value") else "?")
+                             for d in dims) if dims else "unknown rank"
             raise ShapeError(f"{where}: input {value.name!r} has dynamic shape [{shown}]; give it one with "
                              f"--input-shape {value.name}=1x3x224x224 (your sizes)")
 

@@ -1,4 +1,4 @@
-"""Converters for normalisation ops: BatchNormalization (folded later when it can be)."""
+"""Converters for normalisation ops: BatchNormalization (folded later when it can be) and LRN."""
 from __future__ import annotations
 
 from accelmap.errors import UnsupportedOp
@@ -17,3 +17,10 @@ def batch_normalization(node: OnnxNode, ctx: Lowering, *, epsilon: float = 1e-5,
     if not spatial:
         raise UnsupportedOp(f"node {node.name!r}: BatchNormalization with spatial=0 is not supported")
     ctx.host(node, outputs=node.outputs[:1], epsilon=float(epsilon))
+
+
+@converter("LRN", since=1)
+def lrn(node: OnnxNode, ctx: Lowering, *, size: int, alpha: float = 1e-4, beta: float = 0.75,
+        bias: float = 1.0) -> None:
+    """Local response normalisation across `size` neighbouring channels."""
+    ctx.host(node, size=int(size), alpha=float(alpha), beta=float(beta), bias=float(bias))

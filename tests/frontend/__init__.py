@@ -1,0 +1,1 @@
+"""Frontend tests: every converter and some classic blocks, checked against onnxruntime."""
