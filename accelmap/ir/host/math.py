@@ -1,0 +1,121 @@
+"""Host kernels for element-wise arithmetic, comparison, logic and casts (numpy broadcasting)."""
+from __future__ import annotations
+
+import numpy as np
+
+from accelmap.ir.host import host_kernel
+from accelmap.ir.host.special import erf as _erf
+
+
+@host_kernel("Sub")
+def sub(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a - b."""
+    return np.subtract(a, b)
+
+
+@host_kernel("Div")
+def div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a / b; integers divide truncating toward zero, as C and onnxruntime do."""
+    if np.result_type(a, b).kind in "iu":
+        quotient = np.floor_divide(a, b)
+        inexact = (np.remainder(a, b) != 0) & ((np.asarray(a) < 0) != (np.asarray(b) < 0))
+        return quotient + inexact.astype(quotient.dtype)
+    return np.divide(a, b)
+
+
+@host_kernel("Pow")
+def power(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """x ** y in the dtype of x (the exponent may have another type)."""
+    x = np.asarray(x)
+    return np.power(x, y).astype(x.dtype, copy=False)
+
+
+@host_kernel("Sqrt")
+def sqrt(x: np.ndarray) -> np.ndarray:
+    """Square root (NaN for negative input)."""
+    with np.errstate(invalid="ignore"):
+        return np.sqrt(x)
+
+
+@host_kernel("Neg")
+def neg(x: np.ndarray) -> np.ndarray:
+    """-x."""
+    return np.negative(x)
+
+
+@host_kernel("Exp")
+def exp(x: np.ndarray) -> np.ndarray:
+    """e ** x."""
+    return np.exp(x)
+
+
+@host_kernel("Erf")
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function."""
+    return _erf(x)
+
+
+@host_kernel("Where")
+def where(condition: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """x where condition holds, else y."""
+    return np.where(condition, x, y)
+
+
+@host_kernel("Equal")
+def equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a == b, as bool."""
+    return np.equal(a, b)
+
+
+@host_kernel("Less")
+def less(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a < b, as bool."""
+    return np.less(a, b)
+
+
+@host_kernel("Greater")
+def greater(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a > b, as bool."""
+    return np.greater(a, b)
+
+
+@host_kernel("Not")
+def logical_not(x: np.ndarray) -> np.ndarray:
+    """Logical negation of a bool tensor."""
+    return np.logical_not(x)
+
+
+@host_kernel("Mod")
+def mod(a: np.ndarray, b: np.ndarray, *, fmod: int) -> np.ndarray:
+    """Remainder: with the divisor's sign (fmod=0, integers) or the dividend's (fmod=1, C fmod)."""
+    return np.fmod(a, b) if fmod else np.mod(a, b)
+
+
+@host_kernel("Min")
+def minimum(*xs: np.ndarray) -> np.ndarray:
+    """Element-wise minimum of any number of broadcast inputs."""
+    return np.minimum.reduce(np.broadcast_arrays(*xs))
+
+
+@host_kernel("Max")
+def maximum(*xs: np.ndarray) -> np.ndarray:
+    """Element-wise maximum of any number of broadcast inputs."""
+    return np.maximum.reduce(np.broadcast_arrays(*xs))
+
+
+@host_kernel("Cast")
+def cast(x: np.ndarray, *, to: str) -> np.ndarray:
+    """x converted to numpy dtype `to` (floats to integers truncate toward zero)."""
+    return np.asarray(x).astype(to)
+
+
+@host_kernel("PRelu")
+def prelu(x: np.ndarray, slope: np.ndarray) -> np.ndarray:
+    """x where x >= 0, else slope * x (slope broadcast to x)."""
+    return np.where(x < 0, x * slope, x).astype(x.dtype, copy=False)
+
+
+@host_kernel("Elu")
+def elu(x: np.ndarray, *, alpha: float) -> np.ndarray:
+    """x where x > 0, else alpha * (exp(x) - 1)."""
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
