@@ -85,13 +85,14 @@ ACTIVATIONS: dict[str, Callable[[Node], PostOp]] = {
     "HardSigmoid": lambda n: PostOp("hard_sigmoid", (float(n.attrs["alpha"]), float(n.attrs["beta"]))),
     "HardSwish": lambda n: PostOp("hard_swish"),
     "Tanh": lambda n: PostOp("tanh"),
+    "Gelu": lambda n: PostOp("gelu"),
 }
 
 
 def fuse_activation(graph: Graph) -> bool:
     """A mapped layer followed only by an element-wise activation: make it a post-op."""
     for act in graph.nodes:
-        if act.is_mapped or act.op not in ACTIVATIONS:
+        if act.is_mapped or act.op not in ACTIVATIONS or act.attrs.get("approximate", "none") != "none":
             continue
         layer = _sole_producer_layer(graph, act.inputs[0])
         if layer is None:

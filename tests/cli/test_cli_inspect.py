@@ -107,3 +107,13 @@ def test_bad_input_shape_syntax(capsys):
 def test_usage_error_exit_code(capsys):
     assert main(["inspect"]) == 2
     assert main(["--version"]) == 0
+
+
+def test_inspect_bert_lists_matmul_workloads(capsys):
+    code, out, err = _run(capsys, ["inspect", "bert_tiny", "--json"])
+    assert code == 0, err
+    layers = json.loads(out)["layers"]
+    assert layers and all(layer["kind"] == "MatMul:matmul" for layer in layers)
+    scores = [layer for layer in layers if layer["name"].endswith("scores/MatMul")]
+    # QK^T per head: G=heads, P=seq, C=head dim, K=seq; both operands are activations (no weight words).
+    assert scores[0]["dims"] == "G=2 K=16 C=32 P=16" and scores[0]["weight_words"] == 0
