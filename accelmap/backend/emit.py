@@ -1,0 +1,71 @@
+"""`emit`: write a Schedule as an OUTDIR, all at once or not at all.
+
+The document is validated against the packaged schema before anything
+touches disk; every file is written into a staging directory beside OUTDIR
+that is then renamed into place, so a failure or an interrupt leaves neither
+a half-written OUTDIR nor the staging directory behind.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from accelmap.backend.commands import write_commands
+from accelmap.backend.load import validate_document
+from accelmap.backend.loopnest import render_loopnest
+from accelmap.backend.schedule import LAYER_DIR, SCHEDULE_FILE, WEIGHTS_FILE, Schedule
+from accelmap.errors import ScheduleError
+
+
+def emit(schedule: Schedule, out_dir: str | Path, force: bool = False) -> Path:
+    """Write `schedule` to `out_dir`; an existing OUTDIR is replaced only with `force`. Returns the path."""
+    out_dir = Path(out_dir)
+    doc = schedule.to_json()
+    validate_document(doc)
+    if (out_dir.exists() or out_dir.is_symlink()) and not force:
+        raise ScheduleError(f"{out_dir} already exists; pass force=True (--force) to replace it")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ScheduleError(f"{out_dir} exists and is not a directory; refusing to replace it")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.staging-"))
+    try:
+        _write_files(schedule, doc, staging)
+        _replace_dir(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir
+
+
+def _write_files(schedule: Schedule, doc: dict, staging: Path) -> None:
+    """schedule.json, weights.npz and each layer's command stream and loop nest, into `staging`."""
+    (staging / SCHEDULE_FILE).write_text(json.dumps(doc, indent=1))
+    constants = schedule.graph.constants
+    np.savez(staging / WEIGHTS_FILE, **{entry["key"]: np.asarray(constants[entry["name"]])
+                                        for entry in doc["weights"]["tensors"]})
+    (staging / LAYER_DIR).mkdir()
+    for plan in schedule.layers:
+        write_commands(staging / plan.files.commands, plan.name, plan.workload, plan.mapping, schedule.arch,
+                       plan.buffers)
+        (staging / plan.files.loopnest).write_text(
+            render_loopnest(plan, schedule.arch, schedule.graph.node(plan.name).op))
+
+
+def _replace_dir(staging: Path, out_dir: Path) -> None:
+    """Rename `staging` to `out_dir`, moving an existing `out_dir` aside first and deleting it after."""
+    if not out_dir.exists():
+        os.rename(staging, out_dir)
+        return
+    old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old-"))
+    os.rename(out_dir, old / "previous")
+    try:
+        os.rename(staging, out_dir)
+    except OSError:
+        os.rename(old / "previous", out_dir)
+        raise
+    finally:
+        shutil.rmtree(old, ignore_errors=True)

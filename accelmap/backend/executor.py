@@ -1,0 +1,96 @@
+"""The functional executor: runs an OUTDIR, and only an OUTDIR (DESIGN rule 2).
+
+Host ops run through the IR's host kernels; each mapped layer runs its
+command stream against simulated memories (`stream.StreamRunner`), which
+counts the words it moves across the DRAM boundary so that they can be held
+against the cost model's prediction stored beside them (DESIGN rule 3).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from accelmap.backend.load import load_schedule
+from accelmap.backend.schedule import LayerPlan, Schedule
+from accelmap.backend.stream import StreamRunner, TensorCounts
+from accelmap.ir.graph import Node
+from accelmap.ir.host import run_host_op
+from accelmap.ir.kernels import apply_post_ops
+from accelmap.ir.workload import DIMS, Workload
+
+
+@dataclass(frozen=True)
+class LayerCounts:
+    """What one mapped layer's stream moved, per tensor, at its DRAM boundary."""
+
+    layer: str
+    tensors: dict[str, TensorCounts]
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """The graph outputs by name, and the per-layer counts by layer name."""
+
+    outputs: dict[str, np.ndarray]
+    layers: dict[str, LayerCounts]
+
+
+def execute(out_dir: str | Path, feeds: dict[str, np.ndarray]) -> ExecResult:
+    """Run the schedule in `out_dir` on `feeds` (graph input name -> array), after checking all of it."""
+    out_dir = Path(out_dir)
+    return run_schedule(out_dir, load_schedule(out_dir), feeds)
+
+
+def run_schedule(out_dir: Path, schedule: Schedule, feeds: dict[str, np.ndarray]) -> ExecResult:
+    """Run `schedule`, loaded from `out_dir` by `load_schedule`, whose command streams it reads."""
+    graph = schedule.graph
+    missing = [name for name in graph.inputs if name not in feeds]
+    if missing:
+        raise KeyError(f"missing graph inputs: {', '.join(missing)}")
+    env: dict[str, np.ndarray] = dict(graph.constants)
+    for name in graph.inputs:
+        env[name] = np.asarray(feeds[name], dtype=graph.tensors[name].dtype)
+    layers = {}
+    for node in graph.nodes:
+        args = [env[t] if t else None for t in node.inputs]
+        if node.is_mapped:
+            output, counts = run_mapped(out_dir, schedule, schedule.layer(node.name), node, args[0], args[1])
+            layers[node.name] = LayerCounts(node.name, counts)
+            outs: tuple[np.ndarray, ...] = (output,)
+        else:
+            outs = run_host_op(node.op, args, node.attrs)
+        for name, value in zip(node.outputs, outs):
+            env[name] = np.asarray(value)
+    return ExecResult({name: env[name] for name in graph.outputs}, layers)
+
+
+def run_mapped(out_dir: Path, schedule: Schedule, plan: LayerPlan, node: Node, x: np.ndarray,
+               w: np.ndarray) -> tuple[np.ndarray, dict[str, TensorCounts]]:
+    """One mapped layer: operands to canonical DRAM tensors, the stream, then post-ops on the output.
+
+    Memories and arithmetic use the operands' dtype, as the interpreter does.
+    """
+    wl, layout = plan.workload, node.layout
+    dtype = np.result_type(x, w)
+    padded = padded_workload(wl, plan.mapping.bounds(wl.dims))
+    dram = {"I": _pad(layout.to_input(x, wl), padded.tensor_shape("I"), dtype),
+            "W": _pad(layout.to_weights(w, wl), padded.tensor_shape("W"), dtype),
+            "O": np.zeros(padded.tensor_shape("O"), dtype)}
+    counts = StreamRunner(plan, schedule.arch, dram).run(out_dir / plan.files.commands)
+    o = dram["O"][tuple(slice(0, n) for n in wl.tensor_shape("O"))]
+    return apply_post_ops(layout.from_output(o, wl), node.post_ops, schedule.graph.constants), counts
+
+
+def padded_workload(workload: Workload, bounds: dict[str, int]) -> Workload:
+    """`workload` with its bounds raised to a mapping's padded ones."""
+    return Workload(tuple((d, bounds[d]) for d in DIMS), workload.stride, workload.dilation, workload.kind,
+                    workload.weights_from_activations)
+
+
+def _pad(array: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """`array` zero-extended at the end of each dim to `shape` (DRAM holds the padding)."""
+    out = np.zeros(shape, dtype)
+    out[tuple(slice(0, n) for n in array.shape)] = array
+    return out

@@ -1,0 +1,147 @@
+"""Reading an OUTDIR back, trusting nothing: schema, version, weights, layers, mappings, buffer plans.
+
+Every fault is a ScheduleError that names the file or layer and says what is
+wrong, so a corrupted or hand-edited OUTDIR is rejected before anything runs.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import numpy as np
+
+from accelmap.backend.buffers import check_plan
+from accelmap.backend.schedule import (FORMAT_VERSION, SCHEDULE_FILE, WEIGHTS_FILE, Schedule, array_sha256,
+                                       schedule_from_json)
+from accelmap.errors import ScheduleError
+from accelmap.mapper.validity import check_mapping
+
+
+@lru_cache(maxsize=1)
+def schedule_schema() -> dict[str, Any]:
+    """The JSON Schema of schedule.json shipped in the package."""
+    return json.loads(resources.files("accelmap.backend").joinpath("schedule.schema.json").read_text())
+
+
+def validate_document(doc: Any, source: str = SCHEDULE_FILE) -> None:
+    """Raise ScheduleError listing every schema violation of a schedule.json document (version first)."""
+    if not isinstance(doc, dict):
+        raise ScheduleError(f"{source}: not a JSON object")
+    version = doc.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ScheduleError(f"{source}: format version {version!r} is not supported (this accelmap reads "
+                            f"version {FORMAT_VERSION}); recompile the model with this accelmap")
+    validator = jsonschema.Draft202012Validator(schedule_schema())
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        lines = [f"{_where(doc, list(e.absolute_path))}: {e.message}" for e in errors[:20]]
+        more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
+        raise ScheduleError(f"{source} does not match its schema:\n  " + "\n  ".join(lines) + more)
+
+
+def _where(doc: dict[str, Any], path: list[Any]) -> str:
+    """A JSON path, starting with the layer's name when it points into `layers`."""
+    text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "(document)"
+    if len(path) >= 2 and path[0] == "layers" and isinstance(path[1], int):
+        try:
+            return f"layer {doc['layers'][path[1]]['name']!r}: {text}"
+        except (KeyError, IndexError, TypeError):
+            return text
+    return text
+
+
+def load_schedule(out_dir: str | Path) -> Schedule:
+    """The `Schedule` in `out_dir`, after checking every part of it (see the module docstring)."""
+    out_dir = Path(out_dir)
+    path = out_dir / SCHEDULE_FILE
+    if not path.is_file():
+        raise ScheduleError(f"{out_dir}: no {SCHEDULE_FILE}; is this an accelmap OUTDIR?")
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ScheduleError(f"{path}: not readable JSON ({err})") from None
+    validate_document(doc, str(path))
+    _check_layer_set(doc)
+    constants = _load_weights(out_dir, doc)
+    try:
+        schedule = schedule_from_json(doc, constants)
+        schedule.graph.verify()
+    except (KeyError, TypeError, ValueError) as err:
+        raise ScheduleError(f"{path}: inconsistent schedule ({type(err).__name__}: {err})") from None
+    problems = []
+    for plan in schedule.layers:
+        problems += [f"layer {plan.name!r}: {p}" for p in _layer_problems(out_dir, schedule, plan.name)]
+    if problems:
+        raise ScheduleError(f"{path}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
+    return schedule
+
+
+def _check_layer_set(doc: dict[str, Any]) -> None:
+    """Every mapped node of the graph has exactly one layer entry, and every entry a mapped node."""
+    mapped = [n["name"] for n in doc["graph"]["nodes"] if n["kind"] == "layer"]
+    planned = [layer["name"] for layer in doc["layers"]]
+    problems = [f"layer {name!r} is a mapped layer of the graph but has no schedule (missing layer)"
+                for name in mapped if name not in planned]
+    problems += [f"layer {name!r} is scheduled but is not a mapped layer of the graph"
+                 for name in planned if name not in mapped]
+    problems += [f"layer {name!r} is scheduled {planned.count(name)} times"
+                 for name in sorted(set(planned)) if planned.count(name) > 1]
+    if problems:
+        raise ScheduleError(f"{SCHEDULE_FILE}: " + "; ".join(problems))
+
+
+def _readers(doc: dict[str, Any], tensor: str) -> str:
+    """' (read by layer ...)' for the nodes that read constant `tensor`."""
+    names = [n["name"] for n in doc["graph"]["nodes"]
+             if tensor in n["inputs"] or any(op.get("tensor") == tensor for op in n.get("post_ops", []))]
+    return f" (read by {', '.join(repr(n) for n in names)})" if names else ""
+
+
+def _load_weights(out_dir: Path, doc: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The constants in weights.npz, each checked against schedule.json's shape, dtype and sha256."""
+    path = out_dir / doc["weights"]["file"]
+    if doc["weights"]["file"] != WEIGHTS_FILE or not path.is_file():
+        raise ScheduleError(f"{out_dir}: no {WEIGHTS_FILE} beside {SCHEDULE_FILE}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            stored = {key: npz[key] for key in npz.files}
+    except (OSError, ValueError) as err:
+        raise ScheduleError(f"{path}: not a readable .npz file ({err})") from None
+    constants, problems = {}, []
+    listed = {entry["key"] for entry in doc["weights"]["tensors"]}
+    for entry in doc["weights"]["tensors"]:
+        name, key = entry["name"], entry["key"]
+        where = f"tensor {name!r}{_readers(doc, name)}"
+        if key not in stored:
+            problems.append(f"{where} is missing from {WEIGHTS_FILE}")
+            continue
+        array = stored[key]
+        if list(array.shape) != entry["shape"] or str(array.dtype) != entry["dtype"]:
+            problems.append(f"{where} is {array.dtype}{list(array.shape)} in {WEIGHTS_FILE}, "
+                            f"schedule.json records {entry['dtype']}{entry['shape']}")
+        elif array_sha256(array) != entry["sha256"]:
+            problems.append(f"{where} in {WEIGHTS_FILE} does not match schedule.json (sha256 differs): "
+                            "the weights file does not belong to this schedule")
+        constants[name] = array
+    problems += [f"{WEIGHTS_FILE} holds {key!r}, which schedule.json does not list" for key in stored
+                 if key not in listed]
+    if problems:
+        raise ScheduleError(f"{path}: weights do not match the schedule:\n  " + "\n  ".join(problems))
+    return constants
+
+
+def _layer_problems(out_dir: Path, schedule: Schedule, name: str) -> list[str]:
+    """Faults of one layer: its mapping against the mapspace's rules, its buffer plan, its files."""
+    plan = schedule.layer(name)
+    problems = [f"mapping: {p}" for p in check_mapping(plan.workload, schedule.arch, plan.mapping)]
+    if not problems:
+        problems += [f"buffer plan: {p}" for p in check_plan(plan.buffers, plan.workload, plan.mapping,
+                                                              schedule.arch)]
+    for kind, rel in (("command stream", plan.files.commands), ("loop nest", plan.files.loopnest)):
+        if not (out_dir / rel).is_file():
+            problems.append(f"{kind} file {rel} is missing")
+    return problems

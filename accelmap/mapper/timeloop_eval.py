@@ -1,0 +1,145 @@
+"""`evaluate_timeloop`: score a Timeloop mapping with accelmap's cost model (Timeloop's own use case).
+
+The arch may be a Timeloop architecture (priced by its ERT), an accelmap arch
+YAML or a preset; the workload a Timeloop problem YAML; the mapping a
+Timeloop mapping YAML. The result carries accelmap's counts (reads, fills,
+updates, first writes, read-modify-writes per level and tensor, summed over
+instances) and, beside them, the same traffic in Timeloop's vocabulary, per
+instance, so a `timeloop-model` stats file can be compared line by line:
+
+- W, I: Timeloop reads = reads, fills = fills;
+- O: Timeloop reads = read-modify-writes (its "temporal reductions"),
+  updates = updates, and fills = fills + first writes below DRAM (Timeloop
+  v0.3-v0.4 count the first residency of a partial-sum tile as a fill).
+
+docs/timeloop.md explains where the energies differ and why.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from accelmap.arch.load import _read_yaml, load_arch
+from accelmap.arch.spec import Arch
+from accelmap.arch.timeloop_import import arch_from_timeloop, is_timeloop_arch
+from accelmap.errors import ArchError, MappingError
+from accelmap.ir.workload import TENSOR_NAMES, Workload
+from accelmap.mapper.mapping import Mapping, mapping_to_dict
+from accelmap.mapper.model import Cost, Traffic, evaluate
+from accelmap.mapper.timeloop_mapping import load_timeloop_mapping, load_timeloop_problem
+from accelmap.mapper.validity import check_mapping
+
+
+@dataclass(frozen=True)
+class TensorAccesses:
+    """One tensor at one level: accelmap's totals and Timeloop's per-instance view."""
+
+    tensor: str
+    instances: int
+    reads: int
+    fills: int
+    updates: int
+    first_writes: int
+    rmw: int
+    timeloop_reads: int
+    timeloop_fills: int
+    timeloop_updates: int
+    energy_pj: float
+
+
+@dataclass(frozen=True)
+class LevelAccesses:
+    """One level: its tensors' accesses, energy and bandwidth-bound cycles."""
+
+    level: str
+    tensors: tuple[TensorAccesses, ...]
+    energy_pj: float
+    cycles: int
+
+
+@dataclass(frozen=True)
+class EvaluateResult:
+    """What `accelmap evaluate` reports for one mapping: energy (pJ), cycles, utilisation, accesses."""
+
+    arch: Arch
+    workload: Workload
+    mapping: Mapping
+    cost: Cost
+    energy_pj: float
+    compute_energy_pj: float
+    cycles: int
+    compute_cycles: int
+    utilisation: float
+    macs: int
+    levels: tuple[LevelAccesses, ...]
+
+    def to_json(self) -> dict:
+        """A JSON-ready dict (the `--json` output)."""
+        return {
+            "arch": self.arch.name, "workload": self.workload.describe(), "mapping": mapping_to_dict(self.mapping),
+            "energy_pj": self.energy_pj, "compute_energy_pj": self.compute_energy_pj,
+            "cycles": self.cycles, "compute_cycles": self.compute_cycles,
+            "utilisation": self.utilisation, "macs": self.macs,
+            "levels": [{"level": lv.level, "energy_pj": lv.energy_pj, "cycles": lv.cycles,
+                        "tensors": {TENSOR_NAMES[a.tensor]: {k: v for k, v in vars(a).items() if k != "tensor"}
+                                    for a in lv.tensors}} for lv in self.levels],
+        }
+
+
+def evaluate_timeloop(arch_source: Arch | str | Path, workload_source: Workload | str | Path,
+                      mapping_path: str | Path, ert: str | Path | None = None, *,
+                      pricing: str = "per-action") -> EvaluateResult:
+    """Score the Timeloop mapping at `mapping_path` with accelmap's cost model.
+
+    `arch_source`: an `Arch`, a Timeloop architecture YAML (priced by `ert`,
+    see `timeloop_import` for `pricing`), an accelmap arch YAML or a preset
+    name. `workload_source`: a `Workload` or a Timeloop problem YAML. Raises
+    `ArchError` / `MappingError` naming the file and key path of each problem,
+    and `MappingError` for a mapping that breaks the mapspace's rules.
+    """
+    arch = _arch(arch_source, ert, pricing)
+    workload = (workload_source if isinstance(workload_source, Workload)
+                else load_timeloop_problem(workload_source))
+    mapping = load_timeloop_mapping(mapping_path, arch, workload)
+    problems = check_mapping(workload, arch, mapping)
+    if problems:
+        raise MappingError([f"{mapping_path}: {p}" for p in problems])
+    return result_of(workload, arch, mapping, evaluate(workload, arch, mapping))
+
+
+def result_of(workload: Workload, arch: Arch, mapping: Mapping, cost: Cost) -> EvaluateResult:
+    """An `EvaluateResult` for a cost the model already computed."""
+    levels = tuple(
+        LevelAccesses(name, tuple(_accesses(t, tr, i, cost.level_energy[i][t]) for t, tr in traffic.items()),
+                      sum(cost.level_energy[i].values()) / 1000, cost.level_cycles[i])
+        for i, (name, traffic) in enumerate(zip(cost.levels, cost.traffic)))
+    return EvaluateResult(arch=arch, workload=workload, mapping=mapping, cost=cost,
+                          energy_pj=cost.energy / 1000, compute_energy_pj=cost.compute_energy / 1000,
+                          cycles=cost.cycles, compute_cycles=cost.compute_cycles,
+                          utilisation=cost.utilisation, macs=cost.macs, levels=levels)
+
+
+def _accesses(tensor: str, tr: Traffic, level: int, energy_fj: int) -> TensorAccesses:
+    """accelmap's counts for one tensor at one level, and Timeloop's per-instance reading of them."""
+    per = tr.instances
+    if tensor == "O":
+        timeloop = (tr.rmw // per, (tr.fills + tr.first_writes) // per if level else 0, tr.updates // per)
+    else:
+        timeloop = (tr.reads // per, tr.fills // per, 0)
+    return TensorAccesses(tensor, per, tr.reads, tr.fills, tr.updates, tr.first_writes, tr.rmw,
+                          *timeloop, energy_fj / 1000)
+
+
+def _arch(source: Arch | str | Path, ert: str | Path | None, pricing: str) -> Arch:
+    """The arch behind `source`: an Arch, a Timeloop architecture file, an accelmap file or a preset."""
+    if isinstance(source, Arch):
+        return source
+    path = Path(source)
+    doc = _read_yaml(path, str(source)) if path.is_file() else None
+    if is_timeloop_arch(doc):
+        ert_doc = _read_yaml(Path(ert), str(ert)) if ert is not None else None
+        return arch_from_timeloop(doc, ert_doc, name=path.stem, source=str(source), pricing=pricing)
+    if ert is not None:
+        raise ArchError(str(source), ["an ERT prices a Timeloop architecture; this is an accelmap arch, "
+                                      "whose energies are in the file: drop the ERT"])
+    return load_arch(source)

@@ -1,0 +1,108 @@
+"""Property: for random small layers x random valid mappings x every preset (and a variant without
+multicast or spatial reduction), the executor's outputs equal the interpreter's exactly, and the
+words it moves equal the cost model's counts."""
+from __future__ import annotations
+
+import random
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import strategies as st
+
+from accelmap.arch.load import load_arch
+from accelmap.arch.spec import Arch
+from accelmap.backend import LayerStatus, build_schedule, emit, execute
+from accelmap.backend.commands import stream_length
+from accelmap.ir import run_graph
+from accelmap.mapper.mapspace import Mapspace
+from accelmap.mapper.model import evaluate
+
+from .helpers import conv_graph, count_mismatches, matmul_graph
+
+PRESETS = ["eyeriss", "simba", "gemmini", "tpu_v1", "edge_npu"]
+PLAIN = "edge_npu without multicast or reduction"
+"""A variant no preset covers: every child fetches its own words and writes its own partial sums."""
+MAX_RECORDS = 4000
+"""Streams longer than this are resampled (a few times) to keep the test fast."""
+
+
+@st.composite
+def conv_layers(draw: st.DrawFn) -> dict:
+    """A Conv: odd sizes, strides, dilations, padding, groups, depthwise, optional bias + relu."""
+    depthwise = draw(st.booleans())
+    groups = draw(st.integers(2, 4)) if depthwise else draw(st.integers(1, 2))
+    r, s = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    pads = tuple(draw(st.integers(0, 1)) for _ in range(4))
+    h = draw(st.integers(max(1, dilation[0] * (r - 1) + 1 - pads[0] - pads[2]), 7))
+    w = draw(st.integers(max(1, dilation[1] * (s - 1) + 1 - pads[1] - pads[3]), 7))
+    return {"kind": "conv", "n": draw(st.integers(1, 2)), "groups": groups,
+            "k": draw(st.integers(1, 2)) if depthwise else draw(st.integers(1, 5)),
+            "c": 1 if depthwise else draw(st.integers(1, 3)), "h": h, "w": w, "r": r, "s": s,
+            "stride": stride, "dilation": dilation, "pads": pads, "bias": draw(st.booleans())}
+
+
+@st.composite
+def matmul_layers(draw: st.DrawFn) -> dict:
+    """A MatMul: plain with weights, batched with shared weights (N), batched activations (G)."""
+    m, kr, nc = draw(st.integers(1, 6)), draw(st.integers(1, 7)), draw(st.integers(1, 6))
+    form = draw(st.sampled_from(["plain", "shared", "batched"]))
+    batch = draw(st.integers(2, 3))
+    if form == "plain":
+        return {"kind": "matmul", "a": (m, kr), "b": (kr, nc), "weight": True}
+    if form == "shared":
+        return {"kind": "matmul", "a": (batch, m, kr), "b": (kr, nc), "weight": True}
+    return {"kind": "matmul", "a": (batch, m, kr), "b": (batch, kr, nc), "weight": False}
+
+
+def build(spec: dict, seed: int):
+    """The graph and integer feeds a drawn spec describes."""
+    rng = np.random.default_rng(seed)
+    if spec["kind"] == "matmul":
+        return matmul_graph(rng, spec["a"], spec["b"], spec["weight"])
+    args = {k: v for k, v in spec.items() if k != "kind"}
+    return conv_graph(rng, **args)
+
+
+def arch_named(name: str) -> Arch:
+    """A preset, or the PLAIN variant of edge_npu."""
+    if name != PLAIN:
+        return load_arch(name)
+    base = load_arch("edge_npu")
+    return replace(base, fanouts=tuple(replace(f, multicast=False, reduction=False) for f in base.fanouts))
+
+
+def sample(workload, arch, seed: int, padding: bool):
+    """A random valid mapping from the mapspace, resampled while its stream is too long to run quickly."""
+    rng = random.Random(seed)
+    try:
+        space = Mapspace(workload, arch, allow_padding=padding)
+        candidates = [space.sample(rng) for _ in range(4)]
+    except ValueError:
+        reject()
+    return min(candidates, key=lambda m: (stream_length(workload, m, arch) > MAX_RECORDS,
+                                          candidates.index(m)))
+
+
+@pytest.mark.parametrize("preset", PRESETS + [PLAIN])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=st.one_of(conv_layers(), matmul_layers()), seed=st.integers(0, 2**31), padding=st.booleans())
+def test_executor_equals_interpreter_and_model(preset: str, spec: dict, seed: int, padding: bool) -> None:
+    arch = arch_named(preset)
+    graph, feeds = build(spec, seed)
+    (node,) = graph.layers()
+    mapping = sample(node.workload, arch, seed, padding)
+    schedule = build_schedule(graph, arch, {node.name: mapping}, {node.name: LayerStatus("RANDOM")})
+    with tempfile.TemporaryDirectory() as tmp:
+        out = emit(schedule, Path(tmp) / "out")
+        result = execute(out, feeds)
+    want = run_graph(graph, feeds)
+    assert result.outputs["y"].dtype == want["y"].dtype
+    np.testing.assert_array_equal(result.outputs["y"], want["y"])
+    mismatches = count_mismatches(evaluate(node.workload, arch, mapping), result.layers[node.name], arch)
+    assert not mismatches, f"{mapping.describe([lv.name for lv in arch.levels])}: {mismatches}"

@@ -1,0 +1,57 @@
+"""Random search: finds the exhaustive optimum of a small mapspace, reports honestly, fails clearly."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from accelmap.arch.spec import LevelConstraint
+from accelmap.errors import InfeasibleLayer
+from accelmap.ir.workload import make_workload
+from accelmap.mapper.mapspace import Mapspace
+from accelmap.mapper.model import evaluate, score
+from accelmap.mapper.search_random import RandomSearch, random_search
+
+from .archs import three_level
+
+WORKLOAD = make_workload(p=3, r=2)
+ARCH = three_level(glb_bits=48, rf_bits=16)
+"""A 1-D convolution with a halo on tiny buffers: 627 mappings."""
+
+
+@pytest.mark.parametrize("objective", ["energy", "latency", "edp"])
+def test_finds_the_exhaustive_optimum(objective):
+    space = Mapspace(WORKLOAD, ARCH)
+    best = min(score(evaluate(WORKLOAD, ARCH, m), objective) for m in space.enumerate())
+    # 20 x size uniform draws miss a given mapping with probability e^-20.
+    result = random_search(WORKLOAD, ARCH, objective, samples=20 * space.size(), seed=1)
+    assert result.score == best == score(result.cost, objective)
+    assert result.cost == evaluate(WORKLOAD, ARCH, result.mapping)
+    assert (result.samples, result.valid, result.mapspace_size) == (20 * space.size(),) * 2 + (space.size(),)
+
+
+def test_time_limit_stops_the_search():
+    result = random_search(WORKLOAD, ARCH, "edp", time_limit=0.2)
+    assert result.samples > 100 and result.seconds < 1.0
+
+
+def test_propose_report_keeps_the_first_best():
+    search = RandomSearch(Mapspace(WORKLOAD, ARCH), "energy", seed=3)
+    costs = []
+    for _ in range(50):
+        costs.append(evaluate(WORKLOAD, ARCH, search.propose()))
+        search.report(costs[-1])
+    assert search.best[0] == min(c.energy for c in costs)
+    assert search.best[2] is next(c for c in costs if c.energy == search.best[0])
+
+
+def test_infeasible_layer_is_named():
+    # The RF must keep O, but its 8 bits cannot hold one 16-bit output word.
+    arch = replace(three_level(rf_bits=8), level_constraints=(LevelConstraint("RF", keep=frozenset("O")),))
+    with pytest.raises(InfeasibleLayer, match=r"no valid mapping of K=2 P=2 on arch 'three_level'"):
+        random_search(make_workload(k=2, p=2), arch, "energy")
+
+
+def test_unknown_objective():
+    with pytest.raises(ValueError, match="objectives are energy, latency, edp"):
+        RandomSearch(Mapspace(WORKLOAD, ARCH), "speed")
