@@ -70,13 +70,80 @@ def build_parser() -> argparse.ArgumentParser:
     zoo_cmd.add_argument("-o", "--output", help="ONNX file to write")
     zoo_cmd.add_argument("--list", action="store_true", help="list bundled networks")
 
+    _compile_parser(subs)
+    _validate_parser(subs)
+    _explain_parser(subs)
+
     arch = subs.add_parser("arch", help="architecture presets and files")
     arch_subs = arch.add_subparsers(dest="arch_command", metavar="ACTION")
     _subparser(arch_subs, "list", "list the architecture presets", "  accelmap arch list")
     show = _subparser(arch_subs, "show", "print an architecture's hierarchy, capacities and energies",
                       "  accelmap arch show eyeriss\n  accelmap arch show my_arch.yaml")
     show.add_argument("arch", help="a preset name or an arch YAML file")
+    imp = _subparser(arch_subs, "import", "convert a Timeloop architecture and its ERT into accelmap's YAML",
+                     "  accelmap arch import arch.yaml ERT.yaml -o mine.yaml\n"
+                     "  accelmap arch import eyeriss_like.yaml ERT.yaml --pricing max-action")
+    imp.add_argument("timeloop_arch", help="Timeloop v0.3 `architecture:` or v0.2 `arch:` YAML")
+    imp.add_argument("ert", nargs="?", default=None, help="Timeloop/Accelergy energy reference table YAML")
+    imp.add_argument("-o", "--output", default=None, help="write accelmap YAML here (default: stdout)")
+    imp.add_argument("--pricing", choices=["per-action", "max-action"], default="per-action",
+                     help="max-action prices every access at the component's costliest action, as Timeloop v0.3")
+
+    ev = _subparser(subs, "evaluate", "score a given Timeloop-format mapping with accelmap's cost model",
+                    "  accelmap evaluate --arch eyeriss --workload problem.yaml --mapping map.yaml\n"
+                    "  accelmap evaluate --arch arch.yaml --ert ERT.yaml --workload problem.yaml --mapping map.yaml --json\n"
+                    "  accelmap evaluate --arch gemmini --workload resnet50:/layer1/0/conv2/Conv --mapping map.yaml")
+    ev.add_argument("--arch", required=True, help="preset, accelmap arch YAML, or Timeloop arch YAML (with --ert)")
+    ev.add_argument("--ert", default=None, help="ERT YAML for a Timeloop arch")
+    ev.add_argument("--workload", required=True, help="Timeloop problem YAML, or MODEL:LAYER (ONNX file or bundled name)")
+    ev.add_argument("--mapping", required=True, help="Timeloop mapping YAML")
+    ev.add_argument("--pricing", choices=["per-action", "max-action"], default="per-action",
+                    help="how a Timeloop ERT is priced (see `arch import`)")
     return parser
+
+
+def _compile_parser(subs: argparse._SubParsersAction) -> None:
+    parser = _subparser(subs, "compile", "map every layer of a model onto an accelerator and write OUTDIR",
+                        "  accelmap compile resnet18 --arch eyeriss -o out/resnet18\n"
+                        "  accelmap compile model.onnx --arch my_arch.yaml --objective edp --jobs 2 --validate\n"
+                        "  accelmap compile bert_tiny --arch gemmini --time-limit 10 --require-optimal --json")
+    inp = parser.add_argument_group("input")
+    inp.add_argument("model", help="an ONNX file or a bundled network's name")
+    inp.add_argument("--input-shape", action="append", default=[], metavar="NAME=DIMS",
+                     help="static shape for a symbolic input (repeatable)")
+    target = parser.add_argument_group("target")
+    target.add_argument("--arch", required=True, help="a preset name (`accelmap arch list`) or an arch YAML file")
+    search = parser.add_argument_group("search")
+    search.add_argument("--objective", choices=["energy", "latency", "edp"], default="energy",
+                        help="what to minimise (default: energy)")
+    search.add_argument("--jobs", type=int, default=None, help="worker processes (default: number of cores)")
+    search.add_argument("--time-limit", type=float, default=30.0, help="seconds per unique layer (default: 30)")
+    search.add_argument("--no-padding", action="store_true", help="never pad a bound (7 -> 8) to factorise it")
+    search.add_argument("--no-cache", action="store_true", help="ignore and do not fill the result cache")
+    search.add_argument("--cache-dir", default=None, help="result cache (default: ~/.cache/accelmap)")
+    output = parser.add_argument_group("results")
+    output.add_argument("-o", "--output", default=None, help="OUTDIR to write (default: ./accelmap-out/MODEL)")
+    output.add_argument("--force", action="store_true", help="replace an existing OUTDIR")
+    output.add_argument("--validate", action="store_true", help="execute OUTDIR and compare with onnxruntime")
+    output.add_argument("--require-optimal", action="store_true",
+                        help="exit 1 unless every layer is proved optimal")
+
+
+def _validate_parser(subs: argparse._SubParsersAction) -> None:
+    parser = _subparser(subs, "validate", "execute an OUTDIR tile by tile and compare with onnxruntime",
+                        "  accelmap validate out/resnet18\n  accelmap validate out/resnet18 --input inputs.npz\n"
+                        "  accelmap validate out/bert --model bert.onnx --json")
+    parser.add_argument("outdir", help="a directory written by `accelmap compile`")
+    parser.add_argument("--input", default=None, help="inputs as .npz (name -> array); default random, seeded")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default: 0)")
+    parser.add_argument("--model", default=None, help="the ONNX file, if not where schedule.json recorded it")
+
+
+def _explain_parser(subs: argparse._SubParsersAction) -> None:
+    parser = _subparser(subs, "explain", "show a layer's loop nest and where its energy goes",
+                        "  accelmap explain out/resnet18\n  accelmap explain out/resnet18 --layer /layer1/0/conv1/Conv")
+    parser.add_argument("outdir", help="a directory written by `accelmap compile`")
+    parser.add_argument("--layer", default=None, help="one mapped layer (default: the summary of all)")
 
 
 def parse_shapes(items: list[str]) -> dict[str, tuple[int, ...]]:
@@ -147,6 +214,20 @@ def cmd_arch(args: argparse.Namespace) -> int:
     """`accelmap arch list|show`."""
     from accelmap.arch import list_presets, render_arch
 
+    if args.arch_command == "import":
+        from accelmap.arch.timeloop_import import arch_to_yaml, import_timeloop_arch
+
+        text = arch_to_yaml(import_timeloop_arch(args.timeloop_arch, args.ert, pricing=args.pricing))
+        if args.output is None:
+            print(text, end="")
+            return EXIT_OK
+        target = Path(args.output)
+        partial = target.with_name(f".{target.name}.partial")
+        partial.write_text(text)
+        partial.replace(target)
+        if not args.quiet:
+            print(f"wrote {target}")
+        return EXIT_OK
     if args.arch_command == "show":
         arch = api.load_arch(args.arch)
         print(render_arch(arch))
@@ -160,7 +241,136 @@ def cmd_arch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"inspect": cmd_inspect, "zoo": cmd_zoo, "arch": cmd_arch}
+def _progress_bar(args: argparse.Namespace):
+    """A tqdm bar on stderr (none with --quiet or --json); returns (callback, close)."""
+    if args.quiet or args.json:
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=None, unit="layer", file=sys.stderr, dynamic_ncols=True, leave=False)
+
+    def update(p) -> None:
+        bar.total = p.total
+        bar.set_postfix_str(f"{p.layer[-40:]} {p.status}{' (cached)' if p.cached else ''}")
+        bar.update(1)
+
+    return update, bar.close
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    """`accelmap compile`: map, write OUTDIR atomically, print the summary, optionally validate."""
+    from accelmap.backend.summary import HEADER, layer_rows, render_table, table_rows, totals, totals_line
+
+    out_dir = Path(args.output or Path("accelmap-out") / Path(str(args.model)).stem)
+    if out_dir.exists() and not args.force:
+        raise UsageError(f"{out_dir}: already exists; pass --force to replace it or -o to choose another")
+    update, close = _progress_bar(args)
+    try:
+        compiled = api.compile_model(args.model, args.arch, args.objective, jobs=args.jobs,
+                                     time_limit=args.time_limit, allow_padding=not args.no_padding,
+                                     input_shapes=parse_shapes(args.input_shape), use_cache=not args.no_cache,
+                                     cache_dir=Path(args.cache_dir) if args.cache_dir else None, progress=update)
+    finally:
+        close()
+    schedule = compiled.schedule()
+    api.save_schedule(schedule, out_dir, force=args.force)
+    rows = layer_rows(schedule)
+    verdict = api.validate(out_dir) if args.validate else None
+    if args.json:
+        doc = {"outdir": str(out_dir), "totals": asdict(totals(rows)), "layers": [asdict(r) for r in rows],
+               "wall_time": compiled.wall_time, "unique_workloads": compiled.unique_workloads,
+               "cache_hits": compiled.cache_hits}
+        if verdict is not None:
+            doc["validation"] = asdict(verdict)
+        print(json.dumps(doc, indent=1))
+    elif not args.quiet:
+        print(render_table(table_rows(rows, host_ops=args.verbose), HEADER))
+        print()
+        print(totals_line(totals(rows)))
+        print(f"{compiled.unique_workloads} unique workloads ({compiled.cache_hits} from cache) mapped in "
+              f"{compiled.wall_time:.1f} s; wrote {out_dir}")
+        if verdict is not None:
+            print(_verdict_text(verdict))
+    if verdict is not None and not verdict.passed:
+        return EXIT_CHECK_FAILED
+    if args.require_optimal and not compiled.all_proved:
+        if not args.json:
+            print("error: --require-optimal: not every layer was proved optimal", file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    return EXIT_OK
+
+
+def _verdict_text(verdict) -> str:
+    lines = [f"validation against onnxruntime ({verdict.model}), tolerance {verdict.tolerance:g} relative:"]
+    for check in verdict.outputs:
+        lines.append(f"  {check.name}: max abs err {check.max_abs_error:.3g}, rel err {check.rel_error:.3g} "
+                     f"{'PASS' if check.passed else 'FAIL'}")
+    lines.append("PASS" if verdict.passed else "FAIL")
+    return "\n".join(lines)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """`accelmap validate`: execute OUTDIR, compare with onnxruntime."""
+    verdict = api.validate(args.outdir, args.input, seed=args.seed, model=args.model)
+    if args.json:
+        print(json.dumps(asdict(verdict), indent=1))
+    elif not args.quiet:
+        print(_verdict_text(verdict))
+    return EXIT_OK if verdict.passed else EXIT_CHECK_FAILED
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """`accelmap explain`: loop nest and energy by level and tensor."""
+    from accelmap.backend.summary import HEADER, explain_layer, layer_rows, render_table, table_rows, totals, totals_line
+
+    schedule = api.load_compiled(args.outdir)
+    if args.layer is None:
+        rows = layer_rows(schedule)
+        print(render_table(table_rows(rows, host_ops=args.verbose), HEADER))
+        print()
+        print(totals_line(totals(rows)))
+        return EXIT_OK
+    try:
+        plan = schedule.layer(args.layer)
+    except KeyError:
+        names = ", ".join(p.name for p in schedule.layers[:8])
+        raise UsageError(f"{args.outdir}: no mapped layer {args.layer!r}; layers include {names}") from None
+    print(explain_layer(schedule, plan, Path(args.outdir)))
+    return EXIT_OK
+
+
+def _workload_of(source: str):
+    """A Timeloop problem file stays a path; MODEL:LAYER becomes that layer's Workload."""
+    if Path(source).exists() or ":" not in source:
+        return source
+    model, _, layer = source.rpartition(":")
+    graph = api.load_model(model)
+    for node in graph.layers():
+        if node.name == layer:
+            return node.workload
+    names = ", ".join(n.name for n in graph.layers()[:6])
+    raise UsageError(f"--workload {source!r}: {model} has no mapped layer {layer!r}; layers include {names}, ...")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """`accelmap evaluate`: the model's energy, cycles and accesses for a given mapping."""
+    from accelmap.mapper.timeloop_eval import evaluate_timeloop
+
+    result = evaluate_timeloop(args.arch, _workload_of(args.workload), args.mapping, args.ert, pricing=args.pricing)
+    doc = result.to_json()
+    if args.json:
+        print(json.dumps(doc, indent=1))
+        return EXIT_OK
+    print(f"energy {doc['energy_pj']:,.2f} pJ, cycles {doc['cycles']:,}, utilisation {100 * doc['utilisation']:.1f}%")
+    for level in doc["levels"]:
+        for tensor, counts in level["tensors"].items():
+            shown = "  ".join(f"{k} {v:,}" for k, v in counts.items() if isinstance(v, int))
+            print(f"  {level['level']:12s} {tensor:8s} {shown}")
+    return EXIT_OK
+
+
+COMMANDS = {"evaluate": cmd_evaluate, "inspect": cmd_inspect, "zoo": cmd_zoo, "arch": cmd_arch, "compile": cmd_compile,
+            "validate": cmd_validate, "explain": cmd_explain}
 
 
 def main(argv: list[str] | None = None) -> int:
