@@ -7,14 +7,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 import onnx
 
-from accelmap import zoo
+from accelmap import __version__, zoo
 from accelmap.arch.spec import Arch
 from accelmap.errors import ModelError
 from accelmap.frontend import load_model as _load_graph
 from accelmap.ir.graph import Graph
+from accelmap.ir.workload import Workload
+
+if TYPE_CHECKING:
+    from accelmap.backend import ExecResult, Schedule, Validation
+    from accelmap.mapper.network import Progress
+    from accelmap.mapper.solve import MapResult
 
 
 def resolve_model(source: str | Path | onnx.ModelProto) -> str | Path | onnx.ModelProto:
@@ -83,3 +90,106 @@ def summarize(graph: Graph) -> ModelSummary:
         counts[node.op] = counts.get(node.op, 0) + 1
     return ModelSummary(graph.name, tuple(layers), tuple(hosts), graph.macs, graph.parameters,
                         len(graph.unique_workloads()), counts)
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    """A model mapped onto an arch: per mapped layer its solver result."""
+
+    graph: Graph
+    arch: Arch
+    objective: str
+    results: dict[str, "MapResult"]
+    model_path: Path | None
+    unique_workloads: int
+    cache_hits: int
+    wall_time: float
+
+    @property
+    def all_proved(self) -> bool:
+        """True when every layer's mapping is proved optimal."""
+        return all(r.status == "OPTIMAL" for r in self.results.values())
+
+    def schedule(self) -> "Schedule":
+        """The backend's Schedule of this compilation (checked, buffers planned, costs predicted)."""
+        from accelmap.backend import LayerStatus, build_schedule
+
+        statuses = {name: LayerStatus(r.status, r.gap) for name, r in self.results.items()}
+        return build_schedule(self.graph, self.arch, {n: r.mapping for n, r in self.results.items()},
+                              statuses, self.model_path)
+
+    def save(self, out_dir: str | Path, force: bool = False) -> Path:
+        """Write OUTDIR atomically (all files or none); an existing OUTDIR is replaced only with `force`."""
+        return save_schedule(self.schedule(), out_dir, force)
+
+
+def save_schedule(schedule: "Schedule", out_dir: str | Path, force: bool = False) -> Path:
+    """Write a Schedule as OUTDIR atomically; an existing OUTDIR is replaced only with `force`."""
+    from accelmap.backend import emit
+
+    return emit(schedule, out_dir, force=force)
+
+
+def _model_file(source: str | Path | onnx.ModelProto) -> Path | None:
+    """The ONNX file a compilation is validated against: the given file, or a bundled network saved once."""
+    if isinstance(source, onnx.ModelProto):
+        return None
+    if Path(source).exists():
+        return Path(source)
+    from accelmap.mapper.network import default_cache_dir
+
+    target = default_cache_dir() / "zoo" / f"{source}-{__version__}.onnx"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".partial")
+        onnx.save(zoo.build(str(source)), str(partial))
+        partial.replace(target)
+    return target
+
+
+def compile_model(model: str | Path | onnx.ModelProto, arch: str | Path | Arch, objective: str = "energy", *,
+                  jobs: int | None = None, time_limit: float = 30.0, allow_padding: bool = True,
+                  input_shapes: dict[str, tuple[int, ...]] | None = None, use_cache: bool = True,
+                  cache_dir: Path | None = None, progress: "Callable[[Progress], None] | None" = None
+                  ) -> CompiledModel:
+    """Lower `model`, map every layer on `arch` (unique workloads once, in parallel, cached)."""
+    from accelmap.mapper.network import SolveSettings, map_graph
+
+    graph = load_model(model, input_shapes)
+    target = arch if isinstance(arch, Arch) else load_arch(arch)
+    settings = SolveSettings(objective, time_limit, allow_padding)
+    net = map_graph(graph, target, settings, jobs=jobs, cache_dir=cache_dir, use_cache=use_cache,
+                    progress=progress)
+    return CompiledModel(graph, target, objective, net.results, _model_file(model), net.unique,
+                         net.cache_hits, net.wall_time)
+
+
+def map_workload(workload: Workload, arch: str | Path | Arch, objective: str = "energy", *,
+                 time_limit: float = 30.0, workers: int = 2) -> "MapResult":
+    """Find the best mapping of one workload on `arch` with CP-SAT (status says if it is proved)."""
+    from accelmap.mapper.solve import map_workload as solve
+
+    target = arch if isinstance(arch, Arch) else load_arch(arch)
+    return solve(workload, target, objective, time_limit=time_limit, workers=workers)
+
+
+def load_compiled(out_dir: str | Path) -> "Schedule":
+    """Read and check an OUTDIR (schema, version, weights, mappings, buffers)."""
+    from accelmap.backend import load_schedule
+
+    return load_schedule(out_dir)
+
+
+def execute(out_dir: str | Path, feeds: dict) -> "ExecResult":
+    """Run an OUTDIR tile by tile in simulated buffers; outputs and counted traffic."""
+    from accelmap.backend import execute as run
+
+    return run(out_dir, feeds)
+
+
+def validate(out_dir: str | Path, inputs: str | Path | dict | None = None, seed: int = 0,
+             model: str | Path | None = None) -> "Validation":
+    """Execute OUTDIR and compare every output with onnxruntime on the original model."""
+    from accelmap.backend import validate as check
+
+    return check(out_dir, inputs, seed=seed, model=model)

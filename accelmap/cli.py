@@ -137,6 +137,10 @@ def _validate_parser(subs: argparse._SubParsersAction) -> None:
     parser.add_argument("--input", default=None, help="inputs as .npz (name -> array); default random, seeded")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default: 0)")
     parser.add_argument("--model", default=None, help="the ONNX file, if not where schedule.json recorded it")
+    parser.add_argument("--deep", action="store_true",
+                        help="simulate every level of every mapping (per-PE buffers, multicast, reduction) and "
+                             "compare each level's counts with the cost model")
+    parser.add_argument("--layer", default=None, help="with --deep: only this mapped layer")
 
 
 def _explain_parser(subs: argparse._SubParsersAction) -> None:
@@ -310,13 +314,32 @@ def _verdict_text(verdict) -> str:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """`accelmap validate`: execute OUTDIR, compare with onnxruntime."""
+    """`accelmap validate`: execute OUTDIR, compare with onnxruntime (or, with --deep, every level)."""
+    if args.deep:
+        return _validate_deep(args)
     verdict = api.validate(args.outdir, args.input, seed=args.seed, model=args.model)
     if args.json:
         print(json.dumps(asdict(verdict), indent=1))
     elif not args.quiet:
         print(_verdict_text(verdict))
     return EXIT_OK if verdict.passed else EXIT_CHECK_FAILED
+
+
+def _validate_deep(args: argparse.Namespace) -> int:
+    from accelmap.backend.deep_check import deep_validate_outdir
+
+    checks = deep_validate_outdir(args.outdir, args.layer, seed=args.seed)
+    if args.json:
+        print(json.dumps([{"layer": c.name, "macs": c.macs, "max_abs_error": c.max_abs_error,
+                           "mismatches": list(c.mismatches), "passed": c.passed} for c in checks], indent=1))
+    elif not args.quiet:
+        for check in checks:
+            print(f"{'PASS' if check.passed else 'FAIL'}  {check.name}: {check.macs:,} MACs, "
+                  f"max abs err {check.max_abs_error:g}, {len(check.mismatches)} count mismatches")
+            for line in check.mismatches[:10] if args.verbose or not check.passed else []:
+                print(f"      {line}")
+        print("PASS" if all(c.passed for c in checks) else "FAIL")
+    return EXIT_OK if all(c.passed for c in checks) else EXIT_CHECK_FAILED
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

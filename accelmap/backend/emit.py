@@ -4,6 +4,11 @@ The document is validated against the packaged schema before anything
 touches disk; every file is written into a staging directory beside OUTDIR
 that is then renamed into place, so a failure or an interrupt leaves neither
 a half-written OUTDIR nor the staging directory behind.
+
+Beside schedule.json and weights.npz: per layer its command stream, loop nest
+and Timeloop problem / architecture / ERT / mapping YAML (skipped, with the
+reason in schedule.json, for a mapping Timeloop cannot express), and for the
+whole model summary.md and report.html.
 """
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,13 +24,16 @@ import numpy as np
 from accelmap.backend.commands import write_commands
 from accelmap.backend.load import validate_document
 from accelmap.backend.loopnest import render_loopnest
-from accelmap.backend.schedule import LAYER_DIR, SCHEDULE_FILE, WEIGHTS_FILE, Schedule
-from accelmap.errors import ScheduleError
+from accelmap.backend.schedule import (LAYER_DIR, REPORT_FILE, SCHEDULE_FILE, SUMMARY_FILE, TIMELOOP_KINDS,
+                                       WEIGHTS_FILE, Schedule, sanitise)
+from accelmap.backend.timeloop_export import timeloop_files
+from accelmap.errors import MappingError, ScheduleError
 
 
 def emit(schedule: Schedule, out_dir: str | Path, force: bool = False) -> Path:
     """Write `schedule` to `out_dir`; an existing OUTDIR is replaced only with `force`. Returns the path."""
     out_dir = Path(out_dir)
+    schedule, timeloop = _with_timeloop(schedule)
     doc = schedule.to_json()
     validate_document(doc)
     if (out_dir.exists() or out_dir.is_symlink()) and not force:
@@ -34,15 +43,41 @@ def emit(schedule: Schedule, out_dir: str | Path, force: bool = False) -> Path:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.staging-"))
     try:
-        _write_files(schedule, doc, staging)
+        _write_files(schedule, doc, staging, timeloop)
         _replace_dir(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir
 
 
-def _write_files(schedule: Schedule, doc: dict, staging: Path) -> None:
-    """schedule.json, weights.npz and each layer's command stream and loop nest, into `staging`."""
+def _with_timeloop(schedule: Schedule) -> tuple[Schedule, dict[str, str]]:
+    """`schedule` with each layer's Timeloop file names (or skip reason) filled in, and those files' texts by path."""
+    texts: dict[str, str] = {}
+    plans = []
+    for index, plan in enumerate(schedule.layers):
+        stem = plan.files.commands.removesuffix(".commands.jsonl")
+        if stem == plan.files.commands:
+            stem = f"{LAYER_DIR}/{index:03d}_{sanitise(plan.name)}"
+        try:
+            files = timeloop_files(plan.workload, schedule.arch, plan.mapping)
+        except MappingError as err:
+            reason = "Timeloop cannot express this mapping: " + "; ".join(err.problems)
+            plans.append(replace(plan, files=replace(plan.files, **{f"timeloop_{k}": None for k in TIMELOOP_KINDS},
+                                                     timeloop_skipped=reason)))
+            continue
+        paths = {f"timeloop_{kind}": f"{stem}.timeloop.{kind}.yaml" for kind in TIMELOOP_KINDS}
+        for kind in TIMELOOP_KINDS:
+            texts[paths[f"timeloop_{kind}"]] = files[f"{kind}.yaml"]
+        plans.append(replace(plan, files=replace(plan.files, **paths, timeloop_skipped=None)))
+    return replace(schedule, layers=tuple(plans)), texts
+
+
+def _write_files(schedule: Schedule, doc: dict, staging: Path, timeloop: dict[str, str]) -> None:
+    """schedule.json, weights.npz, each layer's command stream, loop nest and Timeloop files,
+    summary.md and report.html, into `staging`."""
+    from accelmap.backend.report import render_report
+    from accelmap.backend.summary import summary_markdown
+
     (staging / SCHEDULE_FILE).write_text(json.dumps(doc, indent=1))
     constants = schedule.graph.constants
     np.savez(staging / WEIGHTS_FILE, **{entry["key"]: np.asarray(constants[entry["name"]])
@@ -53,6 +88,10 @@ def _write_files(schedule: Schedule, doc: dict, staging: Path) -> None:
                        plan.buffers)
         (staging / plan.files.loopnest).write_text(
             render_loopnest(plan, schedule.arch, schedule.graph.node(plan.name).op))
+    for rel, content in timeloop.items():
+        (staging / rel).write_text(content)
+    (staging / SUMMARY_FILE).write_text(summary_markdown(schedule))
+    (staging / REPORT_FILE).write_text(render_report(schedule), encoding="utf-8")
 
 
 def _replace_dir(staging: Path, out_dir: Path) -> None:

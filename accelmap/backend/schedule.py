@@ -28,6 +28,10 @@ FORMAT_VERSION = 1
 SCHEDULE_FILE = "schedule.json"
 WEIGHTS_FILE = "weights.npz"
 LAYER_DIR = "layers"
+SUMMARY_FILE = "summary.md"
+REPORT_FILE = "report.html"
+TIMELOOP_KINDS = ("problem", "arch", "ert", "mapping")
+"""The Timeloop files written per layer: `layers/NNN_name.timeloop.<kind>.yaml`."""
 
 
 @dataclass(frozen=True)
@@ -44,10 +48,19 @@ class LayerStatus:
 
 @dataclass(frozen=True)
 class LayerFiles:
-    """Paths, relative to OUTDIR, of one layer's command stream and loop-nest text."""
+    """Paths, relative to OUTDIR, of one layer's command stream, loop-nest text and Timeloop YAML.
+
+    The `timeloop_*` paths are set by `emit`; when Timeloop cannot express the
+    layer's mapping they stay None and `timeloop_skipped` says why.
+    """
 
     commands: str
     loopnest: str
+    timeloop_problem: str | None = None
+    timeloop_arch: str | None = None
+    timeloop_ert: str | None = None
+    timeloop_mapping: str | None = None
+    timeloop_skipped: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,7 @@ class Schedule:
             "graph": graph_to_json(self.graph),
             "weights": weights_to_json(self.graph.constants),
             "layers": [layer_to_json(plan) for plan in self.layers],
+            "files": {"summary": SUMMARY_FILE, "report": REPORT_FILE},
         }
 
 

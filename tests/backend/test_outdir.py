@@ -38,10 +38,11 @@ def layer_entry(doc: dict, name: str) -> dict:
 def test_outdir_layout(cnn_outdir: Path):
     doc = json.loads((cnn_outdir / "schedule.json").read_text())
     names = sorted(p.name for p in (cnn_outdir / "layers").iterdir())
-    assert names == ["000_stem_conv.commands.jsonl", "000_stem_conv.loopnest.txt",
-                     "001_block_conv.commands.jsonl", "001_block_conv.loopnest.txt",
-                     "002_head_fc.commands.jsonl", "002_head_fc.loopnest.txt"]
-    assert sorted(p.name for p in cnn_outdir.iterdir()) == ["layers", "schedule.json", "weights.npz"]
+    assert names == sorted(f"{stem}.{suffix}" for stem in ("000_stem_conv", "001_block_conv", "002_head_fc")
+                           for suffix in ("commands.jsonl", "loopnest.txt", "timeloop.arch.yaml",
+                                          "timeloop.ert.yaml", "timeloop.mapping.yaml", "timeloop.problem.yaml"))
+    assert sorted(p.name for p in cnn_outdir.iterdir()) == ["layers", "report.html", "schedule.json", "summary.md",
+                                                             "weights.npz"]
     assert [e["files"]["commands"] for e in doc["layers"]] == [
         "layers/000_stem_conv.commands.jsonl", "layers/001_block_conv.commands.jsonl",
         "layers/002_head_fc.commands.jsonl"]
@@ -220,7 +221,8 @@ def test_force_replaces_an_existing_outdir(cnn_schedule: Schedule, tmp_path: Pat
     out.mkdir()
     (out / "mine.txt").write_text("old")
     emit(cnn_schedule, out, force=True)
-    assert sorted(p.name for p in out.iterdir()) == ["layers", "schedule.json", "weights.npz"]
+    assert sorted(p.name for p in out.iterdir()) == ["layers", "report.html", "schedule.json", "summary.md",
+                                                     "weights.npz"]
     assert leftovers(tmp_path, "out") == []
     load_schedule(out)
 

@@ -1,0 +1,244 @@
+"""The CP-SAT formulation of a whole mapspace: build it, solve it, read the mapping back.
+
+`build` assembles `cpsat_vars.Decisions` (factors, loop orders, keep) and
+`cpsat_cost` (traffic, energy, cycles, capacity) into one model whose
+objective is the cost model's number exactly: energy in integer fJ, cycles
+as the max of exact ceilings. `solve_once` runs it with a hint and an
+optional cap on the objective; `decode` turns the solution into a `Mapping`.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from math import prod
+
+from ortools.sat.python import cp_model
+
+from accelmap.arch.spec import Arch
+from accelmap.ir.workload import DIMS, TENSORS, Workload
+from accelmap.mapper.cpsat_cost import capacity_constraints, cycles_expr, energy_expr, traffic_terms
+from accelmap.mapper.cpsat_nest import Nest, build_nest
+from accelmap.mapper.cpsat_terms import prime_exponents
+from accelmap.mapper.cpsat_vars import Decisions
+from accelmap.mapper.mapping import Loop, Mapping, SpatialLoops
+
+
+@dataclass
+class Formulation:
+    """One built model and the handles needed to constrain, solve and decode it."""
+
+    nest: Nest
+    model: cp_model.CpModel
+    dv: Decisions
+    energy: object
+    energy_bounds: tuple[int, int]
+    cycles: object | None
+    capacity: dict[tuple[int, str], object]
+    build_seconds: float
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(variables, constraints) of the model."""
+        proto = self.model.proto
+        return len(proto.variables), len(proto.constraints)
+
+
+@dataclass
+class Outcome:
+    """What one CP-SAT run returned."""
+
+    status: str                                # OPTIMAL | FEASIBLE | INFEASIBLE | UNKNOWN
+    mapping: Mapping | None
+    objective: int | None
+    bound: int | None
+    seconds: float
+    energy: int | None = None
+    cycles: int | None = None
+    core: list[str] = field(default_factory=list)
+
+
+def build(workload: Workload, arch: Arch, *, cycles: bool, allow_padding: bool = False,
+          assume_capacity: bool = False) -> Formulation:
+    """The whole mapspace of `workload` on `arch` as a CP-SAT model (cycles only when asked: it costs lookups)."""
+    start = time.perf_counter()
+    nest = build_nest(workload, arch, allow_padding)
+    model = cp_model.CpModel()
+    dv = Decisions(nest, model)
+    capacity = capacity_constraints(dv, assume_capacity)
+    terms = traffic_terms(dv)
+    energy, lo, hi = energy_expr(dv, terms)
+    cyc = cycles_expr(dv, terms) if cycles else None
+    return Formulation(nest, model, dv, energy, (lo, hi), cyc, capacity, time.perf_counter() - start)
+
+
+def solve_once(f: Formulation, objective: str, *, time_limit: float, workers: int,
+               hint: Mapping | None = None, cap: int | None = None, cycles_cap: int | None = None,
+               assumptions: list | None = None, log: bool = False) -> Outcome:
+    """Minimise energy or cycles, optionally with objective <= cap and cycles <= cycles_cap."""
+    model = f.model.clone()
+    energy_var = model.new_int_var(*f.energy_bounds, "energy")
+    model.add(energy_var == f.energy)
+    target = energy_var if objective == "energy" else model.get_int_var_from_proto_index(f.cycles.index)
+    if cap is not None:
+        model.add(target <= cap)
+    if cycles_cap is not None:
+        model.add(model.get_int_var_from_proto_index(f.cycles.index) <= cycles_cap)
+    model.minimize(target)
+    if hint is not None:
+        add_hint(f, model, hint)
+    if assumptions:
+        model.add_assumptions(assumptions)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.05, time_limit)
+    solver.parameters.num_workers = workers
+    if workers == 2:
+        # Two full searches beat CP-SAT's default pair (one search + LNS) here: the hint already
+        # gives a good incumbent, proofs come from search (ResNet-50 3x3 layers: 32 s vs 57 s).
+        solver.parameters.subsolvers.extend(["default_lp", "quick_restart"])
+    solver.parameters.relative_gap_limit = 0.0
+    solver.parameters.absolute_gap_limit = 0.0
+    solver.parameters.log_search_progress = log
+    start = time.perf_counter()
+    try:
+        status = solver.solve(model)
+    except IndexError:
+        # CP-SAT 9.15 can fail inside presolve on some hints ("absl::btree_map::at"): solve without them.
+        model.clear_hints()
+        solver.parameters.max_time_in_seconds = max(0.05, time_limit - (time.perf_counter() - start))
+        status = solver.solve(model)
+    seconds = time.perf_counter() - start
+    name = solver.status_name(status)
+    if status == cp_model.INFEASIBLE:
+        core = [model.proto.variables[i].name for i in solver.sufficient_assumptions_for_infeasibility()]
+        return Outcome("INFEASIBLE", None, None, None, seconds, core=core)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        known = math.isfinite(solver.best_objective_bound)
+        return Outcome(name, None, None, _integer_bound(solver.best_objective_bound) if known else None, seconds)
+    cycles = int(solver.value(f.cycles)) if f.cycles is not None else None
+    value = int(solver.value(target))      # objective_value is a float after CP-SAT's scaling: never read it
+    bound = value if status == cp_model.OPTIMAL else _integer_bound(solver.best_objective_bound)
+    return Outcome(name, decode(f, solver), value, min(bound, value), seconds, int(solver.value(energy_var)),
+                   cycles)
+
+
+def _integer_bound(bound: float) -> int:
+    """CP-SAT's (integer) objective bound from its float report, which carries ~1e-15 relative error."""
+    return math.ceil(bound - 1e-9 * max(1.0, abs(bound)))
+
+
+def decode(f: Formulation, solver: cp_model.CpSolver) -> Mapping:
+    """The mapping a solution describes: factors per slot, loop orders, keep sets, padded bounds."""
+    nest, dv = f.nest, f.dv
+    factor = {}
+    for d in nest.active:
+        for s in nest.places:
+            factor[d, s] = prod(p ** int(_value(solver, dv.e[d, s, p])) for p in nest.kmax[d])
+    temporal = []
+    for m in range(nest.levels):
+        dims = [d for d in dv.order_dims(m) if factor[d, ("T", m)] > 1]
+        order = _order(dv, solver, m, dims)
+        temporal.append(tuple(Loop(d, factor[d, ("T", m)]) for d in order))
+    spatial = tuple(SpatialLoops(
+        x=tuple(Loop(d, factor[d, ("X", j)]) for d in DIMS if d in nest.targets and factor[d, ("X", j)] > 1),
+        y=tuple(Loop(d, factor[d, ("Y", j)]) for d in DIMS if d in nest.targets and factor[d, ("Y", j)] > 1))
+        for j in range(len(nest.arch.fanouts)))
+    keep = tuple(frozenset(t for t in TENSORS if _value(solver, dv.keep[i, t])) for i in range(nest.levels))
+    bounds = nest.workload.dims
+    padded = tuple((d, prod(factor[d, s] for s in nest.places)) for d in nest.active
+                   if prod(factor[d, s] for s in nest.places) != bounds[d])
+    return Mapping(temporal=tuple(temporal), spatial=spatial, keep=keep, padded=padded)
+
+
+def _order(dv: Decisions, solver: cp_model.CpSolver, m: int, dims: list[str]) -> list[str]:
+    """A loop order (outermost first) with the solution's features at level m."""
+    if any(key[0] == m for key in dv.before):
+        depth = {d: sum(1 for b in dims if b != d and _value(solver, dv.outside(m, b, d))) for d in dims}
+        return sorted(dims, key=depth.get)
+    group = next((g for g in (*TENSORS, "G") if (m, g) in dv.group and _value(solver, dv.group[m, g])), None)
+    if group is None:                                  # the innermost level: its order is never seen
+        return dims
+    slide = next((d for d in dims if (m, d) in dv.jd and _value(solver, dv.jd[m, d])), None)
+    if group == "G":
+        return [d for d in dims if d != "G"] + ["G"]
+    if group == "I":
+        run = ["K"]
+        above = slide or next((d for d in dims if d in ("N", "G", "C")), None)
+    else:
+        run = [d for d in dims if _value(solver, dv.inside.get((m, group, d), False))]
+        last = slide or ("N" if group == "W" else "C")
+        run = [d for d in run if d != last] + [last]
+        above = next((d for d in dims if d not in run and d in dv.relevant[group]), None)
+    head = [d for d in dims if d not in run and d != above]
+    return head + ([above] if above else []) + run
+
+
+def order_features(order: tuple[str, ...], relevant: dict[str, frozenset[str]]) -> tuple[str | None, set, str | None]:
+    """(group, {(t, d) inside}, innermost sliding I-relevant dim) of a loop order, outermost first."""
+    if not order:
+        return None, set(), None
+    last = order[-1]
+    group = "G" if last == "G" else next(t for t in TENSORS if last not in relevant[t])
+    inside = {(t, d) for t in TENSORS for x, d in enumerate(order) if d not in relevant[t]
+              and all(r not in relevant[t] for r in order[x:])}
+    rel_i = [d for d in order if d in relevant["I"]]
+    jd = rel_i[-1] if rel_i and rel_i[-1] in ("P", "Q", "R", "S") else None
+    return group, inside, jd
+
+
+def _value(solver: cp_model.CpSolver, x) -> int:
+    """A variable's, literal's or constant's value in the solution."""
+    return int(x) if isinstance(x, (bool, int)) else int(solver.value(x))
+
+
+def add_hint(f: Formulation, model: cp_model.CpModel, mapping: Mapping) -> None:
+    """Hint factors, loop orders and keep sets of a known mapping (the heuristic baseline's best)."""
+    nest, dv = f.nest, f.dv
+    factors = {("T", m): {lp.dim: lp.factor for lp in loops} for m, loops in enumerate(mapping.temporal)}
+    for j, fan in enumerate(mapping.spatial):
+        factors["X", j] = {lp.dim: lp.factor for lp in fan.x}
+        factors["Y", j] = {lp.dim: lp.factor for lp in fan.y}
+    bounds = mapping.bounds(nest.workload.dims)
+    for d in nest.active:
+        if (d, bounds[d]) in dv.pick:
+            for b in nest.targets[d]:
+                model.add_hint(dv.pick[d, b], b == bounds[d])
+        for s in nest.places:
+            exps = prime_exponents(factors.get(s, {}).get(d, 1))
+            for p in nest.kmax[d]:
+                e = dv.e[d, s, p]
+                if not isinstance(e, int):
+                    model.add_hint(e, exps.get(p, 0))
+    for m, loops in enumerate(mapping.temporal):
+        order = tuple(lp.dim for lp in loops)
+        dims = dv.order_dims(m)
+        for d in dims:
+            nz = dv.nz[m, d]
+            if not isinstance(nz, bool):
+                model.add_hint(nz, d in order)
+        rank = {d: (0, DIMS.index(d)) for d in dims if d not in order}
+        rank.update({d: (1, x) for x, d in enumerate(order)})
+        for (mm, a, b), lit in dv.before.items():
+            if mm == m:
+                model.add_hint(lit, rank[a] < rank[b])
+        group, inside, jd = order_features(order, dv.relevant)
+        for (mm, g), lit in dv.group.items():
+            if mm == m:
+                model.add_hint(lit, g == group)
+        for (mm, t, d), lit in dv.inside.items():
+            if mm == m and not isinstance(lit, bool) and not any(k[0] == m for k in dv.before):
+                model.add_hint(lit, (t, d) in inside)
+        for (mm, d), lit in dv.jd.items():
+            if mm == m and not isinstance(lit, bool) and not any(k[0] == m for k in dv.before):
+                model.add_hint(lit, d == jd)
+    for (i, t), lit in dv.keep.items():
+        if not isinstance(lit, bool):
+            model.add_hint(lit, t in mapping.keep[i])
+
+
+def pin(f: Formulation, model: cp_model.CpModel, mapping: Mapping) -> None:
+    """Fix `model` (a clone of f.model) to `mapping`'s decisions: the derived terms then take its costs."""
+    add_hint(f, model, mapping)
+    hints = model.proto.solution_hint
+    for var, value in zip(list(hints.vars), list(hints.values)):
+        model.add(model.get_int_var_from_proto_index(var) == value)

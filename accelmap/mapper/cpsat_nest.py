@@ -1,0 +1,220 @@
+"""The static shape of a mapping problem: slots, which dims may sit where, padding candidates.
+
+Mirrors `mapspace.Mapspace` (the reference for what is allowed): slots in
+nest order (level 0 temporal, its fanout's X and Y, level 1 temporal, ...),
+a dim's factor at a slot is fixed by a constraint, forced to 1 (a residual
+factor "0" elsewhere, an axis that does not allow it, a one-wide axis), or
+free.
+
+Padding (`allow_padding`): a dim's bound may be raised up to
+`max_padded_bound`. Candidates that can never be strictly better are
+dropped before the model is built, by a dominance argument that holds for
+every objective: all traffic counts, tile sizes and cycle counts are
+products of loop factors that never decrease when one factor grows (see
+`padding_candidates`), so a padded bound B' whose every split over the
+dim's free slots is, slot by slot, at least some split of a smaller
+candidate B'' is never needed. The argument needs write energy >= update
+energy everywhere (rmw = updates - first writes); otherwise nothing is dropped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from math import prod
+
+from accelmap.arch.spec import Arch
+from accelmap.ir.workload import DIMS, TENSORS, Workload
+from accelmap.mapper.cpsat_terms import Slot, prime_exponents
+from accelmap.mapper.validity import fixed_factors, max_padded_bound
+
+DOMINANCE_BUDGET = 20_000
+"""Split checks spent per dim on padding dominance before keeping the remaining candidates as they are."""
+
+
+@dataclass(frozen=True)
+class Nest:
+    """Everything about (workload, arch) that does not depend on the mapping."""
+
+    workload: Workload
+    arch: Arch
+    places: tuple[Slot, ...]
+    fanout_below: dict[int, int]               # level -> index of the fanout below it
+    fanout_parent: dict[int, int]              # fanout index -> its parent level
+    targets: dict[str, tuple[int, ...]]        # active dim -> candidate bounds (first: unpadded)
+    kmax: dict[str, dict[int, int]]            # active dim -> prime -> largest exponent over targets
+    fixed: dict[tuple[str, Slot], int]         # (dim, slot) -> forced factor (1 when not allowed)
+    caps: dict[Slot, int]                      # spatial slot -> axis size
+    dropped: dict[str, tuple[int, ...]]        # padded bounds left out by dominance
+
+    @property
+    def levels(self) -> int:
+        """Number of storage levels."""
+        return len(self.arch.levels)
+
+    @property
+    def active(self) -> tuple[str, ...]:
+        """Dims that can have a loop (some candidate bound > 1), in DIMS order."""
+        return tuple(self.targets)
+
+    def free(self, dim: str) -> tuple[Slot, ...]:
+        """Slots where `dim`'s factor is a decision."""
+        return tuple(s for s in self.places if (dim, s) not in self.fixed)
+
+    def may_loop(self, dim: str, slot: Slot) -> bool:
+        """Whether `dim` can have a factor > 1 at `slot`."""
+        return dim in self.targets and self.fixed.get((dim, slot), 2) != 1
+
+    def position(self, slot: Slot) -> int:
+        """Index of `slot` in nest order."""
+        return self.places.index(slot)
+
+    def slots_below(self, level: int) -> tuple[Slot, ...]:
+        """Slots inside level `level`'s temporal loops: its tile (temporal at `level` and below, their fanouts)."""
+        return self.places[self.position(("T", level)):]
+
+    def spatial_between(self, top: int, bottom: int) -> tuple[tuple[int, Slot], ...]:
+        """(fanout index, slot) of the fanouts below levels top..bottom-1 (bottom = levels: down to the MACs)."""
+        out = []
+        for lv in range(top, bottom):
+            j = self.fanout_below.get(lv)
+            if j is not None:
+                out += [(j, ("X", j)), (j, ("Y", j))]
+        return tuple(out)
+
+
+def build_nest(workload: Workload, arch: Arch, allow_padding: bool) -> Nest:
+    """Slots, fixed factors and (dominance-pruned) padding candidates, as `Mapspace` defines them."""
+    fanout_below, fanout_parent = {}, {}
+    places: list[Slot] = []
+    for i, level in enumerate(arch.levels):
+        places.append(("T", i))
+        j = next((j for j, f in enumerate(arch.fanouts) if f.parent == level.name), None)
+        if j is not None:
+            fanout_below[i], fanout_parent[j] = j, i
+            places += [("X", j), ("Y", j)]
+    caps = {("X", j): f.x for j, f in enumerate(arch.fanouts)}
+    caps.update({("Y", j): f.y for j, f in enumerate(arch.fanouts)})
+    bounds = workload.dims
+    wanted = {d: tuple(range(b, max_padded_bound(b) + 1)) if allow_padding else (b,) for d, b in bounds.items()}
+    active = [d for d in DIMS if max(wanted[d]) > 1]
+    fixed = _fixed(arch, places, active, caps)
+    targets, dropped = {}, {}
+    prune = allow_padding and _updates_cost_no_more_than_writes(arch)
+    for d in active:
+        keep = _viable(wanted[d], d, places, fixed)
+        if prune:
+            kept = padding_candidates(keep, d, places, fixed, caps)
+            dropped[d] = tuple(b for b in keep if b not in kept)
+            keep = kept
+        targets[d] = keep
+    kmax = {}
+    for d, cands in targets.items():
+        exps: dict[int, int] = {}
+        for b in cands:
+            for p, k in prime_exponents(b).items():
+                exps[p] = max(exps.get(p, 0), k)
+        for s in places:
+            for p in prime_exponents(fixed.get((d, s), 1)):
+                exps.setdefault(p, 0)
+        kmax[d] = exps
+    return Nest(workload, arch, tuple(places), fanout_below, fanout_parent, targets, kmax, fixed, caps,
+                dropped)
+
+
+def _fixed(arch: Arch, places: list[Slot], active: list[str], caps: dict[Slot, int]) -> dict:
+    """(dim, slot) -> forced factor, by `Mapspace._build_slots`'s rules."""
+    constraints = fixed_factors(arch)
+    out = {}
+    for slot in places:
+        fix = constraints.get(slot, {})
+        for d in active:
+            residual = [s for s, f in constraints.items() if f.get(d) == 0]
+            if d in fix and fix[d] != 0:
+                out[d, slot] = fix[d]
+            elif residual and residual != [slot]:
+                out[d, slot] = 1
+            elif slot[0] != "T" and not _axis_allows(arch, slot, d):
+                out[d, slot] = 1
+            elif slot[0] != "T" and caps[slot] == 1:
+                out[d, slot] = 1
+    return out
+
+
+def _axis_allows(arch: Arch, slot: Slot, dim: str) -> bool:
+    fanout = arch.fanouts[slot[1]]
+    allowed = fanout.x_dims if slot[0] == "X" else fanout.y_dims
+    return allowed is None or dim in allowed
+
+
+def _viable(cands: tuple[int, ...], dim: str, places: list[Slot], fixed: dict) -> tuple[int, ...]:
+    """Candidate bounds the fixed factors divide (the others have no mapping); all fixed: exact product."""
+    forced = prod(fixed.get((dim, s), 1) for s in places)
+    any_free = any((dim, s) not in fixed for s in places)
+    return tuple(b for b in cands if b % forced == 0 and (any_free or b == forced))
+
+
+def _updates_cost_no_more_than_writes(arch: Arch) -> bool:
+    return all(c.update_energy <= c.write_energy for level in arch.levels for c in level.tensors.values())
+
+
+def padding_candidates(cands: tuple[int, ...], dim: str, places: list[Slot], fixed: dict,
+                       caps: dict[Slot, int]) -> tuple[int, ...]:
+    """The candidates not dominated by a smaller one (module docstring); the unpadded bound always stays."""
+    free = [s for s in places if (dim, s) not in fixed]
+    forced = prod(fixed.get((dim, s), 1) for s in places)
+    limits = tuple(caps.get(s) for s in free)
+    budget = [DOMINANCE_BUDGET]
+    kept = [cands[0]]
+    for i, b in enumerate(cands[1:], start=1):
+        smaller = tuple(c // forced for c in cands[:i])
+        if not _dominated(b // forced, smaller, limits, budget):
+            kept.append(b)
+    return tuple(kept)
+
+
+def _dominated(total: int, smaller: tuple[int, ...], limits: tuple[int | None, ...], budget: list[int]) -> bool:
+    """Whether every split of `total` over the slots (within `limits`) sits above a split of a smaller value."""
+    n = len(limits)
+
+    @lru_cache(maxsize=None)
+    def fits_under(value: int, k: int, caps: tuple[int, ...]) -> bool:
+        """`value` splits over slots k.. with each part <= caps[k..]."""
+        if k == n:
+            return value == 1
+        return any(f <= caps[k] and fits_under(value // f, k + 1, caps) for f in _divisors(value))
+
+    def every_split(value: int, k: int, parts: tuple[int, ...]) -> bool:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _OutOfBudget
+        if k == n - 1:                                 # the last slot takes the rest
+            if limits[k] is not None and value > limits[k]:
+                return True                            # not a split at all
+            return any(fits_under(s, 0, parts + (value,)) for s in smaller)
+        limit = limits[k] or value
+        return all(every_split(value // f, k + 1, parts + (f,)) for f in _divisors(value) if f <= limit)
+
+    if n == 0:
+        return False
+    try:
+        return every_split(total, 0, ())
+    except _OutOfBudget:
+        return False
+
+
+@lru_cache(maxsize=4096)
+def _divisors(value: int) -> tuple[int, ...]:
+    small = [f for f in range(1, int(value ** 0.5) + 1) if value % f == 0]
+    return tuple(sorted(set(small + [value // f for f in small])))
+
+
+class _OutOfBudget(Exception):
+    """Dominance checking ran out of budget: keep the candidate."""
+
+
+def level_tensors(arch: Arch, level: int) -> tuple[str, ...]:
+    """Tensors level `level` can keep (DRAM: all; buffer-less: none)."""
+    if level == 0:
+        return TENSORS
+    lv = arch.levels[level]
+    return tuple(t for t in TENSORS if lv.storage and t in lv.keeps)

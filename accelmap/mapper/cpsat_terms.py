@@ -1,0 +1,315 @@
+"""Products of loop factors in CP-SAT: prime-exponent sums turned into values by one table lookup.
+
+Every count the cost model multiplies — tile words, residencies, instances,
+multicast shares, MACs — is a product of loop factors. With the factor of dim
+`d` at slot `s` written as prime exponents `e[d, s, p]`, a product is a sum
+of exponents per prime, and its value is ONE table lookup over those sums
+(never a chain of multiplications).
+
+A `Mono` is `coef * prod factor(d, s) ** sel(d, s) * prod base ** sel`,
+where every selector `sel` is affine in literals and worth 0 or 1 in every
+solution (1 - reused[...], a slide literal, the constant 1). A `Poly` is a
+sum of them: tile words of the input, `N*G*C*(sh*(p-1) + dh*(r-1) + 1)*...`,
+expand into a few monomials with integer coefficients.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import product
+from math import prod
+
+from ortools.sat.python import cp_model
+
+Slot = tuple[str, int]
+"""("T", level) temporal, ("X", fanout) or ("Y", fanout) spatial (as in `validity`)."""
+Lit = object
+"""A CP-SAT literal (BoolVar or its negation) or a Python bool, folded where it is known."""
+Sel = tuple[int, tuple[tuple[int, int], ...]]
+"""A selector: (constant, ((literal index, coefficient), ...)), affine in literals."""
+
+ONE: Sel = (1, ())
+MAX_TABLE = 400_000
+"""Largest lookup table built; a larger one means the formulation is too big for this layer."""
+
+
+def prime_exponents(value: int) -> dict[int, int]:
+    """{prime: exponent} of a positive integer."""
+    out: dict[int, int] = {}
+    p = 2
+    while p * p <= value:
+        while value % p == 0:
+            out[p] = out.get(p, 0) + 1
+            value //= p
+        p += 1
+    if value > 1:
+        out[value] = out.get(value, 0) + 1
+    return out
+
+
+def sel_add(a: Sel, b: Sel) -> Sel:
+    """The sum of two selectors."""
+    terms = dict(a[1])
+    for lit, coef in b[1]:
+        terms[lit] = terms.get(lit, 0) + coef
+    return a[0] + b[0], tuple(sorted((k, v) for k, v in terms.items() if v))
+
+
+def sel_sub(a: Sel, b: Sel) -> Sel:
+    """a - b."""
+    return sel_add(a, _neg(b))
+
+
+def sel_max(sel: Sel) -> int:
+    """An upper bound of a selector's value."""
+    return sel[0] + sum(c for _, c in sel[1] if c > 0)
+
+
+@dataclass(frozen=True)
+class Mono:
+    """coef * prod factor(d, s) ** sel * prod base ** sel (see the module docstring)."""
+
+    coef: int
+    powers: tuple[tuple[tuple[str, Slot], Sel], ...] = ()
+    consts: tuple[tuple[int, Sel], ...] = ()
+
+    @property
+    def key(self) -> tuple:
+        """What decides the monomial's value (everything but the coefficient)."""
+        return self.powers, self.consts
+
+    def __mul__(self, other: Mono) -> Mono:
+        powers = dict(self.powers)
+        for ds, sel in other.powers:
+            powers[ds] = sel_add(powers[ds], sel) if ds in powers else sel
+        consts = dict(self.consts)
+        for base, sel in other.consts:
+            consts[base] = sel_add(consts[base], sel) if base in consts else sel
+        return Mono(self.coef * other.coef,
+                    tuple(sorted((k, v) for k, v in powers.items() if v != (0, ()))),
+                    tuple(sorted((k, v) for k, v in consts.items() if v != (0, ()) and k != 1)))
+
+
+Poly = tuple[Mono, ...]
+
+
+def mono(picks: dict[tuple[str, Slot], Sel] | None = None, coef: int = 1,
+         consts: dict[int, Sel] | None = None) -> Mono:
+    """A monomial from its factor selectors and constant bases."""
+    return Mono(1) * Mono(coef, tuple(sorted((picks or {}).items())), tuple(sorted((consts or {}).items())))
+
+
+def poly_mul(*polys: Poly) -> Poly:
+    """The expanded product of polynomials (each a tuple of monomials, i.e. a SUM), like terms merged."""
+    out: Poly = (Mono(1),)
+    for poly in polys:
+        out = tuple(a * b for a, b in product(out, poly))
+    merged: dict[tuple, int] = {}
+    for m in out:
+        merged[m.key] = merged.get(m.key, 0) + m.coef
+    return tuple(Mono(c, *k) for k, c in merged.items() if c)
+
+
+def poly_scale(poly: Poly, factor: Mono) -> Poly:
+    """Every monomial times one monomial."""
+    return poly_mul(poly, (factor,))
+
+
+class Algebra:
+    """Owns the exponent variables' arithmetic: selectors times exponents, lookups, gates, literal logic."""
+
+    def __init__(self, model: cp_model.CpModel, exps: dict[tuple[str, Slot, int], object],
+                 kmax: dict[str, dict[int, int]], biggest: dict[str, int]):
+        self.model = model
+        self.exps = exps                      # e[d, slot, p]: IntVar or int
+        self.kmax = kmax                      # largest total exponent of p in dim d's bound
+        self.biggest = biggest                # largest (padded) bound of dim d
+        self.lits: dict[int, object] = {}
+        self._scaled: dict[tuple, object] = {}
+        self._values: dict[tuple, cp_model.IntVar] = {}
+        self._ands: dict[tuple, object] = {}
+        self._ors: dict[tuple, object] = {}
+        self.lookups = 0
+        self.table_entries = 0
+
+    # -- literals ----------------------------------------------------------------------------------
+
+    def sel(self, lit: Lit) -> Sel:
+        """The selector worth `lit` (1 when true, 0 when false)."""
+        if lit is True:
+            return ONE
+        if lit is False:
+            return 0, ()
+        index = lit.index
+        if index < 0:                                  # ~b is 1 - b
+            self.lits[-index - 1] = ~lit
+            return 1, ((-index - 1, -1),)
+        self.lits[index] = lit
+        return 0, ((index, 1),)
+
+    def one_minus(self, lit: Lit) -> Sel:
+        """The selector worth 1 - lit."""
+        return sel_sub(ONE, self.sel(lit))
+
+    def land(self, lits: list[Lit], name: str) -> Lit:
+        """A literal equal to the conjunction of `lits` (constants folded, shared when repeated)."""
+        live = []
+        for lit in lits:
+            if lit is False:
+                return False
+            if lit is not True:
+                live.append(lit)
+        if not live:
+            return True
+        if len(live) == 1:
+            return live[0]
+        key = tuple(sorted(lit.index for lit in live))
+        if key not in self._ands:
+            b = self.model.new_bool_var(name)
+            self.model.add_bool_and(live).only_enforce_if(b)
+            self.model.add_bool_or([b, *[~lit for lit in live]])
+            self._ands[key] = b
+        return self._ands[key]
+
+    def lor(self, lits: list[Lit], name: str) -> Lit:
+        """A literal equal to the disjunction of `lits`."""
+        live = []
+        for lit in lits:
+            if lit is True:
+                return True
+            if lit is not False:
+                live.append(lit)
+        if not live:
+            return False
+        if len(live) == 1:
+            return live[0]
+        key = tuple(sorted(lit.index for lit in live))
+        if key not in self._ors:
+            b = self.model.new_bool_var(name)
+            self.model.add_bool_or(live).only_enforce_if(b)
+            for lit in live:
+                self.model.add_implication(lit, b)
+            self._ors[key] = b
+        return self._ors[key]
+
+    # -- exponents and values --------------------------------------------------------------------
+
+    def _times(self, dim: str, slot: Slot, p: int, index: int) -> object:
+        """e[dim, slot, p] * literal(index): an IntVar equal to the exponent when the literal holds, else 0."""
+        key = (dim, slot, p, index)
+        e = self.exps[dim, slot, p]
+        if isinstance(e, int):
+            return e * self.lits[index]
+        if key not in self._scaled:
+            lit = self.lits[index]
+            y = self.model.new_int_var(0, self.kmax[dim][p], f"e[{dim},{slot[0]}{slot[1]},{p}]*b{index}")
+            self.model.add(y == e).only_enforce_if(lit)
+            self.model.add(y == 0).only_enforce_if(~lit)
+            self._scaled[key] = y
+        return self._scaled[key]
+
+    def exponent(self, m: Mono, p: int) -> tuple[object, int]:
+        """The linear expression of prime p's exponent in `m`, and an upper bound of it."""
+        expr = 0
+        most_by_dim: dict[str, int] = {}
+        for (dim, slot), sel in m.powers:
+            if (dim, slot, p) not in self.exps:
+                continue
+            const, terms = sel
+            expr += const * self.exps[dim, slot, p]
+            for index, coef in terms:
+                expr += coef * self._times(dim, slot, p, index)
+            most_by_dim[dim] = max(most_by_dim.get(dim, 0), sel_max(sel))
+        bound = sum(most * self.kmax[dim].get(p, 0) for dim, most in most_by_dim.items())
+        for base, sel in m.consts:
+            k = prime_exponents(base).get(p, 0)
+            if k:
+                expr += k * (sel[0] + sum(coef * self.lits[i] for i, coef in sel[1]))
+                bound += k * sel_max(sel)
+        return expr, bound
+
+    def value_cap(self, m: Mono) -> int:
+        """A bound on `m`'s value in every solution: dim d contributes at most its bound to the power of
+        its largest selector (the factors of d over all slots multiply to the bound)."""
+        most: dict[str, int] = {}
+        for (dim, _), sel in m.powers:
+            most[dim] = max(most.get(dim, 0), sel_max(sel))
+        cap = prod(self.biggest[dim] ** k for dim, k in most.items())
+        return cap * prod(base ** sel_max(sel) for base, sel in m.consts)
+
+    def primes_of(self, m: Mono) -> list[int]:
+        """Primes that can occur in `m`'s value."""
+        found = set()
+        for (dim, _), _ in m.powers:
+            found.update(self.kmax[dim])
+        for base, _ in m.consts:
+            found.update(prime_exponents(base))
+        return sorted(found)
+
+    def value(self, m: Mono) -> object:
+        """An IntVar (or int) equal to `m`'s value without its coefficient: one table lookup.
+
+        The table lists every combination of the exponent sums with its value
+        (`add_allowed_assignments`): propagation is exact per prime, and the LP
+        sees the convex hull of the points. (One `add_element` over a
+        mixed-radix index of the sums propagates only intervals of that index,
+        which loses the per-prime structure; it proved 2-3x slower here.)
+        """
+        key = m.key
+        if key in self._values:
+            return self._values[key]
+        parts = []
+        for p in self.primes_of(m):
+            expr, bound = self.exponent(m, p)
+            if bound > 0:
+                parts.append((p, expr, bound))
+        if not parts:
+            return 1
+        size = prod(b + 1 for _, _, b in parts)
+        cap = self.value_cap(m)
+        if size > MAX_TABLE or cap >= 1 << 62:
+            raise OverflowError(f"a lookup table of {size} entries up to {cap:.3g} "
+                                f"(primes {[p for p, _, _ in parts]})")
+        points = [(*xs, v) for xs in product(*(range(b + 1) for _, _, b in parts))
+                  if (v := prod(p ** x for (p, _, _), x in zip(parts, xs))) <= cap]
+        value = self.model.new_int_var(1, max(v for *_, v in points), f"val{len(self._values)}")
+        self.model.add_allowed_assignments([expr for _, expr, _ in parts] + [value], points)
+        self.lookups += 1
+        self.table_entries += len(points)
+        self._values[key] = value
+        return value
+
+    def gated(self, poly: Poly, gate: Lit, name: str) -> tuple[object, int, int]:
+        """The polynomial's value when `gate` holds, else 0: an IntVar (or 0), with its bounds.
+
+        Its domain starts at 0: every count is >= 0, which the signed expansion
+        of halos hides from the solver (stating it is what makes proofs fast).
+        """
+        if gate is False or not poly:
+            return 0, 0, 0
+        expr, lo, hi = 0, 0, 0
+        for m in poly:
+            v = self.value(m)
+            vlo, vhi = bounds_of(v)
+            expr += m.coef * v
+            lo += min(m.coef * vlo, m.coef * vhi)
+            hi += max(m.coef * vlo, m.coef * vhi)
+        lo = max(lo, 0)
+        var = self.model.new_int_var(lo if gate is True else 0, hi, name)
+        if gate is True:
+            self.model.add(var == expr)
+        else:
+            self.model.add(var == expr).only_enforce_if(gate)
+            self.model.add(var == 0).only_enforce_if(~gate)
+        return var, (lo if gate is True else 0), hi
+
+
+def _neg(sel: Sel) -> Sel:
+    return -sel[0], tuple((i, -c) for i, c in sel[1])
+
+
+def bounds_of(var: object) -> tuple[int, int]:
+    """Lower and upper bound of an IntVar's domain (or of an int)."""
+    if isinstance(var, int):
+        return var, var
+    dom = list(var.proto.domain)          # the proto's repeated field does not index from the end
+    return dom[0], dom[-1]

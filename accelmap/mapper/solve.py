@@ -1,0 +1,316 @@
+"""`map_workload`: the proved-best mapping of one layer, re-scored by the cost model.
+
+The pipeline, one step per line below: a random-search baseline (hint and
+first incumbent), the CP-SAT formulation of the whole mapspace
+(`cpsat.build`), the solve for the objective, then the answer decoded,
+re-scored with `model.evaluate` and checked with `validity.check_mapping`;
+the solver's objective must equal the model's score (DESIGN rule 1).
+
+EDP (energy x cycles) is not linear: it is solved as a sweep of exact
+sub-problems "least energy with cycles <= tau" (every EDP-optimal mapping is
+on that Pareto front), each tau cut to where an improvement is still
+possible; the bound reported is one that holds for every mapping.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from accelmap.arch.spec import Arch
+from accelmap.errors import InfeasibleLayer
+from accelmap.ir.workload import Workload
+from accelmap.mapper import cpsat
+from accelmap.mapper.cpsat import Formulation, Outcome, build
+from accelmap.mapper.cpsat_terms import bounds_of
+from accelmap.mapper.mapping import Mapping
+from accelmap.mapper.mapspace import Mapspace
+from accelmap.mapper.model import OBJECTIVES, Cost, evaluate, lower_bounds, score
+from accelmap.mapper.search_random import random_search
+from accelmap.mapper.validity import check_mapping, max_padded_bound
+
+HINT_SAMPLES = 300
+"""Random mappings scored for the hint (after the mapspace is counted, which the sampler needs)."""
+PADDED_COUNT_LIMIT = (512, 10**7)
+"""Padded-bound combinations, and unpadded mapspace size, up to which the padded mapspace is counted."""
+
+
+@dataclass(frozen=True)
+class MapResult:
+    """The best mapping found for one layer and how good it is proved to be.
+
+    `objective` is the model's score of `mapping` under `objective_name`
+    (fJ, cycles or fJ x cycles); `bound` holds for every mapping of the
+    mapspace; status "OPTIMAL" means `objective == bound`. `mapspace_size`
+    is the exact count when it was cheap (`mapspace_note` says why not).
+    """
+
+    mapping: Mapping
+    cost: Cost
+    objective_name: str
+    status: str
+    objective: int
+    bound: int
+    gap: float
+    wall_time: float
+    solver_time: float
+    variables: int
+    constraints: int
+    mapspace_size: int | None
+    mapspace_note: str
+    baseline: int | None
+    note: str = ""
+
+
+def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, time_limit: float = 30.0,
+                 workers: int = 2, hint: Mapping | None = None, allow_padding: bool = False,
+                 log: bool = False) -> MapResult:
+    """Map `workload` on `arch` minimising `objective`; raise `InfeasibleLayer` when nothing fits."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"unknown objective {objective!r}; objectives are {', '.join(OBJECTIVES)}")
+    start = time.perf_counter()
+    # 1. Baseline: uniform random mappings (also proves the mapspace non-empty, or explains why it is empty).
+    baseline = _baseline(workload, arch, objective)
+    if baseline is None and not allow_padding:
+        raise _explain_infeasible(workload, arch, allow_padding)
+    if baseline is None:                      # only padded mappings can fit: CP-SAT decides, unhinted
+        baseline = (None, None, 0)
+    size, size_note = _mapspace_size(workload, arch, allow_padding, baseline[2])
+    hint = hint or baseline[0]
+    # 2. The formulation of the whole mapspace (padding left out, and said so, when its tables are too big).
+    f, covered, note = _formulate(workload, arch, objective, allow_padding)
+    remaining = lambda: time_limit - (time.perf_counter() - start)  # noqa: E731
+    # 3. Solve.
+    if f is None:
+        outcome, bound = Outcome("UNKNOWN", None, None, None, 0.0), None
+    elif objective == "edp":
+        outcome, bound, sweep = _sweep_edp(f, workload, arch, remaining, workers, hint, baseline, log)
+        note = _join(note, sweep)
+    else:
+        outcome = solve_once(f, objective, time_limit=remaining(), workers=workers, hint=hint,
+                             cap=baseline[1], log=log)
+        bound = outcome.bound
+        if objective == "latency" and outcome.status == "OPTIMAL" and remaining() > 0.2:
+            outcome, tie = _least_energy_at(f, outcome, remaining, workers, log)
+            note = _join(note, tie)
+    if not covered:
+        bound = None                          # the solver's bound does not hold for padded mappings
+    # 4. Decode, re-score, check.
+    mapping = outcome.mapping if outcome.mapping is not None else baseline[0]
+    if mapping is None:
+        if outcome.status == "INFEASIBLE":
+            raise _explain_infeasible(workload, arch, allow_padding)
+        raise InfeasibleLayer(f"no mapping of {workload.describe()} on arch '{arch.name}' was found within "
+                              f"{time_limit:g} s (none fits without padding); raise the time limit")
+    cost = evaluate(workload, arch, mapping)
+    value = score(cost, objective)
+    problems = check_mapping(workload, arch, mapping)
+    if problems:
+        raise AssertionError(f"CP-SAT returned an invalid mapping of {workload.describe()}: {problems}")
+    if outcome.mapping is not None and objective != "edp" and outcome.objective != value:
+        raise AssertionError(f"solver objective {outcome.objective} != model score {value} "
+                             f"({objective}, {workload.describe()} on {arch.name})")
+    bound = max(bound or 0, _trivial_bound(workload, arch, objective))
+    if outcome.mapping is None:
+        note = _join(note, "the solver found no solution in time; the baseline is reported")
+    status = "OPTIMAL" if bound >= value else "FEASIBLE"
+    if covered and allow_padding and any(f.nest.dropped.values()):
+        note = _join(note, "padded bounds dominated by smaller ones were left out (never better)")
+    variables, constraints = f.size if f is not None else (0, 0)
+    return MapResult(mapping=mapping, cost=cost, objective_name=objective, status=status, objective=value,
+                     bound=min(bound, value), gap=(value - min(bound, value)) / value if value else 0.0,
+                     wall_time=time.perf_counter() - start, solver_time=outcome.seconds,
+                     variables=variables, constraints=constraints, mapspace_size=size,
+                     mapspace_note=size_note, baseline=baseline[1], note=note)
+
+
+def rescore(workload: Workload, arch: Arch, mapping: Mapping, objective: str, doc: dict) -> MapResult:
+    """A stored result re-scored by the model (raises ValueError when the mapping is no longer valid)."""
+    problems = check_mapping(workload, arch, mapping)
+    if problems:
+        raise ValueError(f"stored mapping is not valid: {'; '.join(problems)}")
+    cost = evaluate(workload, arch, mapping)
+    value = score(cost, objective)
+    bound = min(int(doc.get("bound", value)), value)
+    status = "OPTIMAL" if doc.get("status") == "OPTIMAL" and bound >= value else "FEASIBLE"
+    return MapResult(mapping=mapping, cost=cost, objective_name=objective, status=status, objective=value,
+                     bound=bound, gap=(value - bound) / value if value else 0.0,
+                     wall_time=float(doc.get("wall_time", 0.0)), solver_time=0.0, variables=0, constraints=0,
+                     mapspace_size=None, mapspace_note="from the cache", baseline=None, note="cached")
+
+
+# -- steps ----------------------------------------------------------------------------------------
+
+def solve_once(f: Formulation, objective: str, **kwargs) -> Outcome:
+    """`cpsat.solve_once`, with DESIGN rule 1 checked on every answer: the solver's energy and cycles
+    of the decoded mapping are the model's, to the fJ and the cycle."""
+    outcome = cpsat.solve_once(f, objective, **kwargs)
+    if outcome.mapping is not None:
+        cost = evaluate(f.nest.workload, f.nest.arch, outcome.mapping)
+        solver = (outcome.energy, outcome.cycles if f.cycles is not None else cost.cycles)
+        if solver != (cost.energy, cost.cycles):
+            raise AssertionError(f"solver (energy, cycles) {solver} != model {(cost.energy, cost.cycles)} for "
+                                 f"{f.nest.workload.describe()} on {f.nest.arch.name}: "
+                                 f"{outcome.mapping.describe()}")
+    return outcome
+
+
+def _baseline(workload: Workload, arch: Arch, objective: str) -> tuple[Mapping, int, int] | None:
+    """(best random mapping, its score, mapspace size), or None when the mapspace is empty."""
+    try:
+        found = random_search(workload, arch, objective, samples=HINT_SAMPLES, seed=0)
+    except InfeasibleLayer:
+        return None
+    return found.mapping, found.score, found.mapspace_size
+
+
+def _mapspace_size(workload: Workload, arch: Arch, allow_padding: bool, unpadded: int) -> tuple[int | None, str]:
+    """The exact mapspace size when cheap, else None and why."""
+    if not allow_padding:
+        return unpadded, "exact count (Mapspace.size)"
+    combos = 1
+    for _, b in workload.bounds:
+        combos *= max_padded_bound(b) - b + 1
+    if combos > PADDED_COUNT_LIMIT[0] or unpadded > PADDED_COUNT_LIMIT[1]:
+        return None, f"with padding: {combos} bound combinations, too costly to count"
+    return Mapspace(workload, arch, allow_padding=True).size(), "exact count with padding (Mapspace.size)"
+
+
+def _formulate(workload: Workload, arch: Arch, objective: str,
+               allow_padding: bool) -> tuple[Formulation | None, bool, str]:
+    """(formulation, whether it covers padding, note); None when even the unpadded tables are too big."""
+    try:
+        return build(workload, arch, cycles=objective != "energy", allow_padding=allow_padding), True, ""
+    except OverflowError as err:
+        if not allow_padding:
+            return None, False, f"formulation too large ({err}); the baseline is reported"
+        reason = f"padded bounds not covered, their tables are too large ({err})"
+    try:
+        return build(workload, arch, cycles=objective != "energy"), False, reason
+    except OverflowError as err:
+        return None, False, f"{reason}; unpadded formulation too large too ({err})"
+
+
+def _join(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
+
+
+def _trivial_bound(workload: Workload, arch: Arch, objective: str) -> int:
+    """The model's lower bounds (each tensor off-chip once, MACs at peak), which hold for every mapping."""
+    bounds = lower_bounds(workload, arch)
+    return {"energy": bounds.energy, "latency": bounds.cycles, "edp": bounds.energy * bounds.cycles}[objective]
+
+
+def _least_energy_at(f: Formulation, best: Outcome, remaining, workers: int, log: bool) -> tuple[Outcome, str]:
+    """Among latency-optimal mappings, the least energy (a second, optional solve)."""
+    again = solve_once(f, "energy", time_limit=remaining(), workers=workers, hint=best.mapping,
+                       cycles_cap=best.objective, log=log)
+    if again.mapping is None or again.cycles != best.objective:
+        return best, ""
+    tie = "least energy among them" if again.status == "OPTIMAL" else "energy reduced among them"
+    return Outcome(best.status, again.mapping, best.objective, best.bound, best.seconds + again.seconds,
+                   again.energy, again.cycles), f"latency-optimal; {tie}"
+
+
+def _sweep_edp(f: Formulation, workload: Workload, arch: Arch, remaining, workers: int, hint: Mapping,
+               baseline: tuple[Mapping, int, int], log: bool) -> tuple[Outcome, int, str]:
+    """Least EDP by exact sub-problems "least energy with cycles <= tau".
+
+    Invariant: every mapping with cycles > tau has EDP >= the incumbent. A
+    proved sub-problem (least energy E_k at cycles T_k) moves tau below T_k
+    and below what the incumbent allows; an infeasible one ends the sweep.
+    """
+    seconds = 0.0
+    best = (baseline[1] if baseline[1] is not None else 1 << 126, hint)   # (EDP, mapping) incumbent
+    fastest = solve_once(f, "latency", time_limit=remaining() / 3, workers=workers, hint=hint, log=log)
+    seconds += fastest.seconds
+    t_min = max(fastest.bound or 0, _trivial_bound(workload, arch, "latency"))
+    if fastest.mapping is not None:
+        best = min(best, (_edp(workload, arch, fastest.mapping), fastest.mapping), key=lambda x: x[0])
+    e_low = max(1, _trivial_bound(workload, arch, "energy"))
+    tau = bounds_of(f.cycles)[1]
+    steps = 0
+    proved = False
+    while True:
+        tau = min(tau, (best[0] - 1) // e_low)
+        if tau < t_min:
+            proved = True
+            break
+        if remaining() <= 0.05:
+            break
+        step = solve_once(f, "energy", time_limit=remaining(), workers=workers, hint=best[1],
+                          cycles_cap=tau, cap=(best[0] - 1) // max(1, t_min), log=log)
+        seconds += step.seconds
+        steps += 1
+        if step.status == "INFEASIBLE":
+            proved = True
+            break
+        if step.mapping is not None:
+            best = min(best, (_edp(workload, arch, step.mapping), step.mapping), key=lambda x: x[0])
+        if step.status != "OPTIMAL":
+            if step.bound is not None:
+                e_low = max(e_low, step.bound)
+            break
+        e_low = max(e_low, step.objective)
+        tau = step.cycles - 1
+    bound = best[0] if proved else min(best[0], e_low * t_min)
+    outcome = Outcome("OPTIMAL" if proved else "FEASIBLE", best[1], best[0], bound, seconds)
+    return outcome, bound, f"EDP by {steps} energy sub-problem(s) over cycle caps, min cycles {t_min}"
+
+
+def _edp(workload: Workload, arch: Arch, mapping: Mapping) -> int:
+    return score(evaluate(workload, arch, mapping), "edp")
+
+
+def _explain_infeasible(workload: Workload, arch: Arch, allow_padding: bool) -> InfeasibleLayer:
+    """Why no mapping fits: the capacity constraints in an infeasible core, and the smallest tile each needs."""
+    f = build(workload, arch, cycles=False, allow_padding=allow_padding, assume_capacity=True)
+    lits = list(f.capacity.values())
+    out = solve_once(f, "energy", time_limit=10.0, workers=1, assumptions=lits)
+    where = {f.model.proto.variables[lit.index].name: key for key, lit in f.capacity.items()}
+    if out.status != "INFEASIBLE" or not out.core:
+        return InfeasibleLayer(f"no mapping of {workload.describe()} on arch '{arch.name}' satisfies its "
+                               "dataflow constraints (fixed factors, axis dims, forced keep / bypass)")
+    parts = []
+    for name in out.core:
+        level_index, pool = where[name]
+        level = arch.levels[level_index]
+        tensors = [t for t in "WIO" if any(t in p.tensors for p in level.partitions if p.name == pool)] \
+            if pool else sorted(t for t in level.keeps)
+        need = _smallest_need(f, level_index, pool, lits)
+        have = level.usable_bits(tensors[0]) if tensors else level.capacity_bits
+        where_text = f"partition {pool} of level {level.name}" if pool else f"level {level.name}"
+        parts.append(f"{where_text} (tensor {', '.join(tensors)}): the smallest tile that must fit needs "
+                     f"{need} bits, it has {have}")
+    return InfeasibleLayer(f"no mapping of {workload.describe()} fits arch '{arch.name}': " + "; ".join(parts)
+                           + ". Enlarge the buffer or relax the dataflow constraints (forced keep, fixed factors).")
+
+
+def _smallest_need(f: Formulation, level: int, pool: str, lits: list) -> str:
+    """Least bits the pool's kept tiles need when every other constraint holds (its own capacity dropped)."""
+    from ortools.sat.python import cp_model
+
+    from accelmap.mapper.cpsat_cost import tile_poly
+
+    dv = f.dv
+    lv = dv.arch.levels[level]
+    model = f.model.clone()
+    need = 0
+    for t in "WIO":
+        part = next((p.name for p in lv.partitions if t in p.tensors), "")
+        if part == pool and dv.keep[level, t] is not False:
+            dv.alg.model = model
+            var, _, _ = dv.alg.gated(tile_poly(dv, level, t), dv.keep[level, t], f"need[{t}]")
+            need += lv.tensors[t].word_bits * var
+    dv.alg.model = f.model
+    others = [lit for key, lit in f.capacity.items() if key != (level, pool)]
+    for lit in others:
+        model.add(lit == 1)
+    model.minimize(need)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = 10.0
+    status = solver.solve(model)
+    if status == cp_model.OPTIMAL:
+        return str(int(solver.objective_value))
+    if status == cp_model.FEASIBLE:
+        return f"at least {int(solver.best_objective_bound)}"
+    return "an unknown number of"

@@ -1,0 +1,125 @@
+"""`accelmap compile / validate / explain` end to end, and every exit code they can give."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from accelmap import api
+from accelmap.cli import main
+
+
+def _tiny_model(path) -> str:
+    """Conv 3x3 (4->8) + Relu + GlobalAveragePool + Flatten + Gemm (8->5): small enough to prove optimal."""
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(rng.standard_normal((8, 4, 3, 3)).astype(np.float32), "w"),
+             numpy_helper.from_array(rng.standard_normal((5, 8)).astype(np.float32), "fc_w"),
+             numpy_helper.from_array(rng.standard_normal(5).astype(np.float32), "fc_b")]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["r"], name="relu"),
+             helper.make_node("GlobalAveragePool", ["r"], ["g"], name="gap"),
+             helper.make_node("Flatten", ["g"], ["f"], name="flat"),
+             helper.make_node("Gemm", ["f", "fc_w", "fc_b"], ["y"], name="fc", transB=1)]
+    graph = helper.make_graph(nodes, "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    root = tmp_path_factory.mktemp("compile")
+    model = _tiny_model(root / "tiny.onnx")
+    out = root / "out"
+    code = main(["compile", model, "--arch", "edge_npu", "-o", str(out), "--time-limit", "20", "--jobs", "1",
+                 "--cache-dir", str(root / "cache"), "--validate", "--quiet"])
+    return code, model, out, root
+
+
+def test_compile_writes_outdir_and_validates(compiled):
+    code, _, out, _ = compiled
+    assert code == 0
+    for name in ("schedule.json", "weights.npz", "summary.md", "report.html"):
+        assert (out / name).exists(), name
+    doc = json.loads((out / "schedule.json").read_text())
+    assert {layer["name"] for layer in doc["layers"]} == {"conv", "fc"}
+
+
+def test_compiled_layers_report_honest_status(compiled):
+    _, _, out, _ = compiled
+    schedule = api.load_compiled(out)
+    for plan in schedule.layers:
+        assert plan.status.status in ("OPTIMAL", "FEASIBLE")
+        assert (plan.status.gap == 0) == (plan.status.status == "OPTIMAL")
+        assert 0 <= plan.status.gap < 1
+
+
+def test_validate_and_explain_commands(compiled, capsys):
+    _, _, out, _ = compiled
+    assert main(["validate", str(out), "--json"]) == 0
+    verdict = json.loads(capsys.readouterr().out)
+    assert all(check["passed"] for check in verdict["outputs"])
+    assert main(["validate", str(out), "--deep"]) == 0
+    assert "PASS" in capsys.readouterr().out
+    assert main(["explain", str(out), "--layer", "conv"]) == 0
+    text = capsys.readouterr().out
+    assert "loop nest" in text and "energy by level" in text
+    assert main(["explain", str(out), "--layer", "nope"]) == 2
+
+
+def test_existing_outdir_needs_force(compiled, capsys):
+    _, model, out, root = compiled
+    code = main(["compile", model, "--arch", "edge_npu", "-o", str(out), "--cache-dir", str(root / "cache")])
+    assert code == 2 and "--force" in capsys.readouterr().err
+
+
+def test_recompile_hits_cache(compiled, capsys):
+    _, model, out, root = compiled
+    code = main(["compile", model, "--arch", "edge_npu", "-o", str(root / "again"), "--json", "--time-limit", "20",
+                 "--cache-dir", str(root / "cache")])
+    doc = json.loads(capsys.readouterr().out)
+    proved = sum(plan.status.status == "OPTIMAL" for plan in api.load_compiled(out).layers)
+    assert code == 0 and doc["unique_workloads"] == 2
+    assert doc["cache_hits"] == proved  # only OPTIMAL results are cached
+
+
+def test_unknown_arch_is_bad_input(compiled, capsys):
+    _, model, _, root = compiled
+    code = main(["compile", model, "--arch", "no_such_arch", "-o", str(root / "x")])
+    err = capsys.readouterr().err
+    assert code == 2 and "eyeriss" in err and "Traceback" not in err
+    assert not (root / "x").exists()
+
+
+def test_infeasible_layer_exit_code(compiled, tmp_path, capsys):
+    _, model, _, _ = compiled
+    arch = tmp_path / "tiny.yaml"
+    arch.write_text("""
+levels:
+  - {name: DRAM, word-bits: 8, read_energy: 100, write_energy: 100}
+  - {name: RF, word-bits: 8, depth: 2, width: 8, read_energy: 1, write_energy: 1, tensors: [W, I, O]}
+compute: {mac_energy: 0.3}
+constraints:
+  - {level: RF, keep: [W, I, O], factors: {C: 0, R: 0, S: 0}}
+""")
+    code = main(["compile", model, "--arch", str(arch), "-o", str(tmp_path / "out"), "--no-cache"])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "RF" in err and not (tmp_path / "out").exists()
+
+
+def test_interrupted_compile_leaves_nothing(compiled, tmp_path, monkeypatch, capsys):
+    _, model, _, _ = compiled
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "compile_model", interrupt)
+    code = main(["compile", model, "--arch", "edge_npu", "-o", str(tmp_path / "out")])
+    assert code == 130 and not (tmp_path / "out").exists()
+    assert "interrupted" in capsys.readouterr().err
