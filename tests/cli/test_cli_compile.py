@@ -123,3 +123,38 @@ def test_interrupted_compile_leaves_nothing(compiled, tmp_path, monkeypatch, cap
     code = main(["compile", model, "--arch", "edge_npu", "-o", str(tmp_path / "out")])
     assert code == 130 and not (tmp_path / "out").exists()
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_require_optimal_fails_when_a_layer_is_not_proved(compiled, tmp_path, capsys):
+    _, model, _, _ = compiled
+    code = main(["compile", model, "--arch", "eyeriss", "-o", str(tmp_path / "out"), "--time-limit", "0.05",
+                 "--no-cache", "--require-optimal", "--quiet"])
+    err = capsys.readouterr().err
+    schedule = api.load_compiled(tmp_path / "out")
+    if all(plan.status.status == "OPTIMAL" for plan in schedule.layers):
+        assert code == 0
+    else:
+        assert code == 1 and "--require-optimal" in err
+
+
+def test_validation_mismatch_exits_1(compiled, tmp_path, capsys):
+    _, _, out, _ = compiled
+    wrong = tmp_path / "other.onnx"
+    _tiny_model(wrong)
+    model = onnx.load(str(wrong))
+    model.graph.initializer[0].raw_data = bytes(len(model.graph.initializer[0].raw_data))  # zero the conv weights
+    onnx.save(model, str(wrong))
+    code = main(["validate", str(out), "--model", str(wrong)])
+    assert code == 1 and "FAIL" in capsys.readouterr().out
+
+
+def test_internal_error_exits_4(compiled, tmp_path, monkeypatch, capsys):
+    _, model, _, _ = compiled
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(api, "compile_model", broken)
+    code = main(["compile", model, "--arch", "edge_npu", "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 4 and "internal error" in err and "please report" in err and "Traceback" not in err
