@@ -148,7 +148,7 @@ def _model_file(source: str | Path | onnx.ModelProto) -> Path | None:
 
 
 def compile_model(model: str | Path | onnx.ModelProto, arch: str | Path | Arch, objective: str = "energy", *,
-                  jobs: int | None = None, time_limit: float = 30.0, allow_padding: bool = True,
+                  jobs: int | None = None, time_limit: float = 30.0, allow_padding: bool = False,
                   input_shapes: dict[str, tuple[int, ...]] | None = None, use_cache: bool = True,
                   cache_dir: Path | None = None, progress: "Callable[[Progress], None] | None" = None
                   ) -> CompiledModel:

@@ -118,7 +118,8 @@ def _compile_parser(subs: argparse._SubParsersAction) -> None:
                         help="what to minimise (default: energy)")
     search.add_argument("--jobs", type=int, default=None, help="worker processes (default: number of cores)")
     search.add_argument("--time-limit", type=float, default=30.0, help="seconds per unique layer (default: 30)")
-    search.add_argument("--no-padding", action="store_true", help="never pad a bound (7 -> 8) to factorise it")
+    search.add_argument("--padding", action="store_true",
+                        help="also search padded bounds (7 -> 8) where the padded work costs less; slower to prove")
     search.add_argument("--no-cache", action="store_true", help="ignore and do not fill the result cache")
     search.add_argument("--cache-dir", default=None, help="result cache (default: ~/.cache/accelmap)")
     output = parser.add_argument_group("results")
@@ -271,7 +272,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     update, close = _progress_bar(args)
     try:
         compiled = api.compile_model(args.model, args.arch, args.objective, jobs=args.jobs,
-                                     time_limit=args.time_limit, allow_padding=not args.no_padding,
+                                     time_limit=args.time_limit, allow_padding=args.padding,
                                      input_shapes=parse_shapes(args.input_shape), use_cache=not args.no_cache,
                                      cache_dir=Path(args.cache_dir) if args.cache_dir else None, progress=update)
     finally:

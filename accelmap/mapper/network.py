@@ -30,7 +30,7 @@ class SolveSettings:
 
     objective: str = "energy"
     time_limit: float = 30.0
-    allow_padding: bool = True
+    allow_padding: bool = False
 
 
 @dataclass(frozen=True)
