@@ -10,9 +10,11 @@ instance of each level that keeps a tensor. At each step:
    tile is written back to its parent (innermost level first), its partial
    sums merged across reducing fanouts;
 2. the new tiles are filled from the nearest keeping parent (outermost level
-   first). A tile that moved forward along one sliding-window axis keeps the
-   overlap (only the new rows / columns are fetched); any other change
-   fetches the whole tile. An output tile seen before by that instance is
+   first). A tile changes when a loop index relevant to its tensor changes
+   (docs/cost-model.md's rule, even if two window loops bring the box back
+   to the same rows). When that change is an advance of the innermost
+   relevant loop and it slides the input window, the overlap stays (only the
+   new rows / columns are fetched); any other change fetches the whole tile. An output tile seen before by that instance is
    read back; a new one starts at zero. Children that differ only in spatial
    loops irrelevant to the tensor, across multicast fanouts, share one
    parent read per word (no spatial halo sharing, as in the cost model);
@@ -38,6 +40,8 @@ from accelmap.ir.workload import DIMS, TENSORS, Workload
 from accelmap.mapper.mapping import Mapping
 
 Box = tuple[tuple[int, int], ...]
+WINDOW_DIMS = frozenset("PQRS")
+"""Dims whose loops slide the input window (docs/cost-model.md, sliding windows)."""
 Coord = tuple[int, ...]
 Inst = tuple[int, ...]
 FIELDS = ("fills", "reads", "updates", "first_writes", "rmw")
@@ -141,6 +145,8 @@ class _Sim:
         self.fanout_level = [arch.level_index(f.parent) for f in arch.fanouts]
         self.relevant = {t: workload.relevant(t) for t in TENSORS}
         self.keepers = {t: [0] + [i for i in range(1, levels) if t in mapping.keep[i]] for t in TENSORS}
+        self.reuse_loop = {(i, t): max((p for p in range(self.nt[i]) if self.temporal[p].dim in self.relevant[t]),
+                                       default=None) for t in TENSORS for i in self.keepers[t]}
         self.buffers: dict[tuple[int, str], dict[Inst, _Buffer]] = {}
         self.seen: dict[tuple[int, str], dict[Inst, set[Box]]] = {}
         self.written: dict[tuple[int, Inst], set[Coord]] = {}
@@ -243,11 +249,14 @@ class _Sim:
         prev: tuple[int, ...] | None = None
         for idx in product(*(range(lp.factor) for lp in self.temporal)):
             changed = 0 if prev is None else next(p for p, (a, b) in enumerate(zip(prev, idx)) if a != b)
-            boxes = {}
+            boxes, slides = {}, {}
             for t in TENSORS:
                 for i in self.keepers[t][1:]:
-                    if prev is None or changed < self.nt[i]:
+                    pos = self.reuse_loop[(i, t)]
+                    if prev is None or (pos is not None and changed <= pos):
                         boxes[(i, t)] = {inst: self._box(i, t, idx, inst) for inst in self._instances(i)}
+                        slides[(i, t)] = (prev is not None and t == "I" and changed == pos
+                                          and self.temporal[pos].dim in WINDOW_DIMS)
             for i in reversed(self.keepers["O"][1:]):
                 if (i, "O") in boxes:
                     held = self.buffers.get((i, "O"), {})
@@ -256,7 +265,7 @@ class _Sim:
             for i in range(1, self.levels):
                 for t in TENSORS:
                     if (i, t) in boxes:
-                        self._fill(i, t, boxes[(i, t)])
+                        self._fill(i, t, boxes[(i, t)], slides[(i, t)])
             self._compute(idx)
             prev = idx
         for i in reversed(self.keepers["O"][1:]):
@@ -274,8 +283,13 @@ class _Sim:
             buf.box, buf.data = None, {}
         self._send_up(self._parent("O", level), level, items)
 
-    def _fill(self, level: int, t: str, boxes: dict[Inst, Box]) -> None:
-        """Give every instance of `level` whose tile of `t` changed its new tile, fetching from the parent."""
+    def _fill(self, level: int, t: str, boxes: dict[Inst, Box], slide: bool) -> None:
+        """Give every instance of `level` its new tile of `t`, fetching from the parent.
+
+        The tile changed because a relevant loop index changed (docs/cost-model.md's
+        rule), even where the new box equals the old one; only when `slide` (the
+        innermost relevant loop, a window loop, advanced) does the overlap stay.
+        """
         bufs = self.buffers.setdefault((level, t), {})
         parent_level = self._parent(t, level)
         parent = self.buffers[(parent_level, t)]
@@ -283,9 +297,7 @@ class _Sim:
         moved: set[tuple[Inst, Coord]] = set()
         for inst, box in boxes.items():
             buf = bufs.setdefault(inst, _Buffer(None, {}))
-            if buf.box == box:
-                continue
-            keep = set() if t == "O" else _slide_overlap(buf.box, box)
+            keep = _slide_overlap(buf.box, box) if slide else set()
             data = {c: buf.data[c] for c in keep}
             source = parent[inst[:self.ns[parent_level]]]
             if t == "O":
