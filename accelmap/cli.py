@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("-o", "--output", default=None, help="write accelmap YAML here (default: stdout)")
     imp.add_argument("--pricing", choices=["per-action", "max-action"], default="per-action",
                      help="max-action prices every access at the component's costliest action, as Timeloop v0.3")
+    imp.add_argument("--bandwidth-unit", choices=["words", "bytes"], default="words",
+                     help="read_bandwidth / write_bandwidth per cycle in words, or in bytes as Timeloop v0.3")
 
     ev = _subparser(subs, "evaluate", "score a given Timeloop-format mapping with accelmap's cost model",
                     "  accelmap evaluate --arch eyeriss --workload problem.yaml --mapping map.yaml\n"
@@ -99,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--mapping", required=True, help="Timeloop mapping YAML")
     ev.add_argument("--pricing", choices=["per-action", "max-action"], default="per-action",
                     help="how a Timeloop ERT is priced (see `arch import`)")
+    ev.add_argument("--bandwidth-unit", choices=["words", "bytes"], default="words",
+                    help="how a Timeloop arch's bandwidths are read (see `arch import`)")
     return parser
 
 
@@ -222,7 +226,9 @@ def cmd_arch(args: argparse.Namespace) -> int:
     if args.arch_command == "import":
         from accelmap.arch.timeloop_import import arch_to_yaml, import_timeloop_arch
 
-        text = arch_to_yaml(import_timeloop_arch(args.timeloop_arch, args.ert, pricing=args.pricing))
+        arch = import_timeloop_arch(args.timeloop_arch, args.ert, pricing=args.pricing,
+                                    bandwidth_unit=args.bandwidth_unit)
+        text = arch_to_yaml(arch)
         if args.output is None:
             print(text, end="")
             return EXIT_OK
@@ -380,7 +386,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """`accelmap evaluate`: the model's energy, cycles and accesses for a given mapping."""
     from accelmap.mapper.timeloop_eval import evaluate_timeloop
 
-    result = evaluate_timeloop(args.arch, _workload_of(args.workload), args.mapping, args.ert, pricing=args.pricing)
+    result = evaluate_timeloop(args.arch, _workload_of(args.workload), args.mapping, args.ert, pricing=args.pricing,
+                               bandwidth_unit=args.bandwidth_unit)
     doc = result.to_json()
     if args.json:
         print(json.dumps(doc, indent=1))

@@ -105,7 +105,7 @@ def _new_input_words(workload, inside, above, step, before, after, size) -> int:
 
 def main() -> None:
     """Print the table and the baseline comparison."""
-    print(f"| arch | layer | MACs | mapspace size | count s | samples/s | evaluate µs | evals/s | check µs |")
+    print("| arch | layer | MACs | mapspace size | count s | samples/s | evaluate µs | evals/s | check µs |")
     print("|---|---|---|---|---|---|---|---|---|")
     for arch_name in ARCHS:
         arch = load_arch(arch_name)

@@ -20,7 +20,9 @@ words) and are divided by the block size, since accelmap prices words:
   access costs the component's most expensive ERT action, an update two.
 
 A component missing from the ERT may carry `vector-access-energy` (pJ per
-block) instead. docs/timeloop.md lists what does not carry over.
+block) instead. Bandwidths are words per cycle (current Timeloop) unless
+`bandwidth_unit="bytes"` (Timeloop v0.3 compared words x word-bytes with
+them: Eyeriss' `2` at 16 bits is one word a cycle). docs/timeloop.md lists what does not carry over.
 """
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ from accelmap.arch.spec import DIMS, TENSORS, Arch, Level, LevelConstraint
 from accelmap.errors import ArchError
 
 PRICINGS = ("per-action", "max-action")
+BANDWIDTH_UNITS = ("words", "bytes")
 STORAGE_CLASSES = ("DRAM", "SRAM", "regfile", "smartbuffer", "storage", "buffet")
 COMPUTE_CLASSES = ("mac", "compute")
 NETWORK_CLASSES = ("NoC", "Legacy", "ReductionTree", "SimpleMulticast")
@@ -64,17 +67,19 @@ class _Component:
 
 
 def import_timeloop_arch(arch_yaml_path: str | Path, ert_yaml_path: str | Path | None = None, *,
-                         pricing: str = "per-action") -> Arch:
+                         pricing: str = "per-action", bandwidth_unit: str = "words") -> Arch:
     """The `Arch` described by a Timeloop architecture YAML priced by its Accelergy ERT.
 
     Without `ert_yaml_path`, an `ERT:` section inside the architecture file
     or per-component `vector-access-energy` attributes are used. Raises
     `ArchError` naming the file and the key path of every problem.
+    `bandwidth_unit` says how `read_bandwidth` / `write_bandwidth` are read:
+    "words" per cycle (current Timeloop) or "bytes" per cycle (Timeloop v0.3).
     """
     doc = _read_yaml(Path(arch_yaml_path), str(arch_yaml_path))
     ert = _read_yaml(Path(ert_yaml_path), str(ert_yaml_path)) if ert_yaml_path is not None else None
     return arch_from_timeloop(doc, ert, name=Path(arch_yaml_path).stem, source=str(arch_yaml_path),
-                              pricing=pricing)
+                              pricing=pricing, bandwidth_unit=bandwidth_unit)
 
 
 def is_timeloop_arch(doc: object) -> bool:
@@ -83,16 +88,19 @@ def is_timeloop_arch(doc: object) -> bool:
 
 
 def arch_from_timeloop(doc: object, ert: object | None, *, name: str, source: str,
-                       pricing: str = "per-action") -> Arch:
+                       pricing: str = "per-action", bandwidth_unit: str = "words") -> Arch:
     """Build the `Arch` from parsed Timeloop architecture and ERT documents (module docstring)."""
     if pricing not in PRICINGS:
         raise ValueError(f"unknown pricing {pricing!r}; pricings are {', '.join(PRICINGS)}")
+    if bandwidth_unit not in BANDWIDTH_UNITS:
+        raise ValueError(f"unknown bandwidth unit {bandwidth_unit!r}; units are {', '.join(BANDWIDTH_UNITS)}")
     problems: list[str] = []
     components = _components(doc, problems)
     if ert is None and isinstance(doc, dict) and "ERT" in doc:
         ert = {"ERT": doc["ERT"]}
     table = _ert_table(ert, problems) if ert is not None else {}
-    raw = _arch_document(components, table, pricing, source, problems) if components or not problems else None
+    raw = (_arch_document(components, table, pricing, bandwidth_unit, source, problems)
+           if components or not problems else None)
     if problems or raw is None:
         raise ArchError(source, problems)
     converted = check_arch(raw)
@@ -229,7 +237,7 @@ def _ert_table(ert: object, problems: list[str]) -> dict[str, dict[str, float]]:
 
 
 def _arch_document(components: list[_Component], table: dict[str, dict[str, float]], pricing: str,
-                   source: str, problems: list[str]) -> dict | None:
+                   bandwidth_unit: str, source: str, problems: list[str]) -> dict | None:
     """The accelmap arch document (docs/arch-format.md) for the components."""
     storage = [c for c in components if c.kind == "storage"]
     compute = [c for c in components if c.kind == "compute"]
@@ -240,7 +248,8 @@ def _arch_document(components: list[_Component], table: dict[str, dict[str, floa
     chain = [*storage, compute[0]]
     fanouts = [f for outer, inner in zip(chain, chain[1:]) if (f := _fanout(outer, inner, problems))]
     return {"description": f"imported from Timeloop {source} (pricing: {pricing})",
-            "levels": [_level(c, i, table.get(c.name), pricing, problems) for i, c in enumerate(storage)],
+            "levels": [_level(c, i, table.get(c.name), pricing, bandwidth_unit, problems)
+                       for i, c in enumerate(storage)],
             "fanouts": fanouts,
             "compute": {"mac_energy": _mac_energy(compute[0], table.get(compute[0].name), pricing, problems)}}
 
@@ -258,7 +267,7 @@ def _fanout(outer: _Component, inner: _Component, problems: list[str]) -> dict |
             "meshX": inner.mesh_x // outer.mesh_x, "meshY": rows_in // rows_out}
 
 
-def _level(c: _Component, index: int, actions: dict[str, float] | None, pricing: str,
+def _level(c: _Component, index: int, actions: dict[str, float] | None, pricing: str, bandwidth_unit: str,
            problems: list[str]) -> dict:
     """One storage component as an accelmap level: capacity in bits, energies in pJ per word."""
     a, path = c.attributes, at(c.path, "attributes")
@@ -285,7 +294,7 @@ def _level(c: _Component, index: int, actions: dict[str, float] | None, pricing:
     entry.update({"read_energy": read, "write_energy": write, "update_energy": update})
     for key in ("read_bandwidth", "write_bandwidth"):
         if key in a and (value := expect_number(a[key], at(path, key), problems, positive=True)):
-            entry[key] = value
+            entry[key] = value * 8 / bits if bandwidth_unit == "bytes" else value
     buffering = a.get("multiple-buffering", 1)
     if buffering not in (1, 2):
         problems.append(f"{at(path, 'multiple-buffering')}: accelmap models 1 or 2 (double buffering), "

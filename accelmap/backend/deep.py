@@ -44,14 +44,14 @@ WINDOW_DIMS = frozenset("PQRS")
 """Dims whose loops slide the input window (docs/cost-model.md, sliding windows)."""
 Coord = tuple[int, ...]
 Inst = tuple[int, ...]
-FIELDS = ("fills", "reads", "updates", "first_writes", "rmw")
+FIELDS = ("fills", "reads", "updates", "first_writes", "overwrites", "rmw")
 
 
 @dataclass(frozen=True)
 class LevelCounts:
     """Words of one tensor at one level: totals over instances and, in `per_instance`, per instance.
 
-    `per_instance[inst]` lists (fills, reads, updates, first_writes, rmw);
+    `per_instance[inst]` lists (fills, reads, updates, first_writes, overwrites, rmw);
     `inst` is the tuple of indices of the spatial loops above the level.
     """
 
@@ -59,9 +59,10 @@ class LevelCounts:
     reads: int
     updates: int
     first_writes: int
+    overwrites: int
     rmw: int
     instances: int
-    per_instance: dict[Inst, tuple[int, int, int, int, int]]
+    per_instance: dict[Inst, tuple[int, int, int, int, int, int]]
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ class _Sim:
         self.buffers: dict[tuple[int, str], dict[Inst, _Buffer]] = {}
         self.seen: dict[tuple[int, str], dict[Inst, set[Box]]] = {}
         self.written: dict[tuple[int, Inst], set[Coord]] = {}
+        self.handed: dict[tuple[int, Inst], set[Coord]] = {}
         self.counts = {(i, t): {} for t in TENSORS for i in self.keepers[t]}
         nfan = len(arch.fanouts)
         self.deliveries = [{t: 0 for t in TENSORS} for _ in range(nfan)]
@@ -234,8 +236,13 @@ class _Sim:
             if c not in parent[pinst].data:
                 raise AssertionError(f"O word {c} reached level {top} instance {pinst}, which does not hold it")
             written = self.written.setdefault((top, pinst), set())
+            handed = self.handed.setdefault((top, pinst), set())
             self._count(top, "O", pinst, "updates", 1)
-            self._count(top, "O", pinst, "rmw" if c in written else "first_writes", 1)
+            if c in handed:
+                handed.discard(c)
+                self._count(top, "O", pinst, "overwrites", 1)
+            else:
+                self._count(top, "O", pinst, "rmw" if c in written else "first_writes", 1)
             written.add(c)
 
     def _serve(self, t: str, top: int, bottom: int, items: list[tuple[Inst, Coord]]) -> None:
@@ -322,6 +329,7 @@ class _Sim:
             self._count(level, t, inst, "fills", len(data) - len(keep) if t != "O" or fetch else 0)
         for pinst, c in moved:
             parent[pinst].data[c] = 0.0
+            self.handed.setdefault((parent_level, pinst), set()).add(c)
         self._serve(t, parent_level, level, items)
 
     def _compute(self, idx: tuple[int, ...]) -> None:

@@ -4,7 +4,7 @@ The executor's half of docs/command-stream.md: DRAM tensors are numpy arrays
 in canonical layout (padding materialised as zeros), each keeper instance a
 `Memories` buffer, every tile addressed modulo its extents. Counters use
 the cost model's words: `fills` (words written into the keeper's instances),
-`reads` (words read at DRAM), and for O `updates`, `first_writes`, `rmw`
+`reads` (words read at DRAM), and for O `updates`, `first_writes`, `overwrites`, `rmw`
 (words arriving at DRAM) and `writebacks` (words leaving the keeper).
 """
 from __future__ import annotations
@@ -39,6 +39,7 @@ class TensorCounts:
     reads: int
     updates: int
     first_writes: int
+    overwrites: int
     rmw: int
     writebacks: int
 
@@ -47,7 +48,8 @@ class _Counter:
     """Mutable tallies behind `TensorCounts`."""
 
     def __init__(self) -> None:
-        self.fills = self.reads = self.updates = self.first_writes = self.rmw = self.writebacks = 0
+        self.fills = self.reads = self.updates = self.first_writes = self.overwrites = self.rmw = 0
+        self.writebacks = 0
 
 
 class _BoxMap:
@@ -336,8 +338,12 @@ class StreamRunner:
         else:
             if not done.all():
                 raise self.fail(f"ACCUMULATE to O {region}, which was never stored")
-            self.dram["O"][where] = self.dram["O"][where] + value if record["add"] else value
-            count.rmw += value.size
+            if record["add"]:
+                self.dram["O"][where] = self.dram["O"][where] + value
+                count.rmw += value.size
+            else:
+                self.dram["O"][where] = value
+                count.overwrites += value.size
         self.written[where] = True
         count.updates += value.size
         count.writebacks += value.size * len(ids)

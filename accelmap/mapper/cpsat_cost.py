@@ -1,7 +1,7 @@
 """docs/cost-model.md as CP-SAT terms: traffic polynomials, then energy, cycles and capacity.
 
 Each traffic term is (level, tensor, kind, gate, polynomial): the words of
-`kind` ("fills", "reads", "updates", "first") the polynomial counts, present
+`kind` ("fills", "reads", "updates", "first", "overwrites") the polynomial counts, present
 when the gate literal holds (a keeper, a parent link, the innermost keeper).
 `model.py`'s `_traffic` walks a mapping; here the same terms are written for
 every mapping at once. One pricing step turns terms into integer fJ and
@@ -28,7 +28,7 @@ class Term:
 
     where: int                 # level index, or fanout index for kind "deliveries"
     tensor: str
-    kind: str                  # fills | reads | updates | first | deliveries
+    kind: str                  # fills | reads | updates | first | overwrites | deliveries
     gate: Lit
     poly: Poly
 
@@ -134,7 +134,7 @@ def _shift(dv: Decisions, i: int, axis: str, slides: dict[tuple[int, str], Lit])
 
 
 def traffic_terms(dv: Decisions) -> list[Term]:
-    """Every traffic term of docs/cost-model.md: fills, parent reads, updates, first writes, deliveries."""
+    """Every traffic term of docs/cost-model.md: fills, parent reads, updates, plain writes, deliveries."""
     nest = dv.nest
     levels = nest.levels
     macs = mono(dv.picks(DIMS, nest.places))
@@ -167,6 +167,8 @@ def traffic_terms(dv: Decisions) -> list[Term]:
                 terms += _deliveries(dv, t, gate, fills, j, i, share)
                 if t == "O":
                     terms.append(Term(j, t, "updates", gate, poly_mul(writeback, (merge(j, i),))))
+                    handed = dv.shrink(j, i, irrelevant, None)
+                    terms.append(Term(j, t, "overwrites", gate, poly_mul(fills, (handed,))))
                     terms += _deliveries(dv, t, gate, writeback, j, i, merge)
         for k in range(levels):
             if dv.keep[k, t] is False:
@@ -199,7 +201,8 @@ def energy_expr(dv: Decisions, terms: list[Term]) -> tuple[object, int, int]:
         else:
             cost = arch.levels[term.where].tensors[term.tensor]
             coef = {"reads": cost.read_energy, "fills": cost.write_energy, "updates": cost.update_energy,
-                    "first": cost.write_energy - cost.update_energy}[term.kind]
+                    "first": cost.write_energy - cost.update_energy,
+                    "overwrites": cost.write_energy - cost.update_energy}[term.kind]
         if not coef:
             continue
         var, vlo, vhi = alg.gated(term.poly, term.gate, f"{term.kind}[{term.where},{term.tensor}]#{n}")
@@ -223,7 +226,8 @@ def cycles_expr(dv: Decisions, terms: list[Term]) -> object:
     parts = [_ceil_div(model, temporal, _ub(temporal), Fraction(mpe), "compute_cycles")]
     for i, level in enumerate(dv.arch.levels):
         per_instance = mono({k: (-1, ()) for k, _ in dv.instances(i).powers})
-        sides = {"read": (_rational(level.read_bandwidth), {"reads": 1, "updates": 1, "first": -1}),
+        sides = {"read": (_rational(level.read_bandwidth),
+                          {"reads": 1, "updates": 1, "first": -1, "overwrites": -1}),
                  "write": (_rational(level.write_bandwidth), {"fills": 1, "updates": 1})}
         for side, (bandwidth, kinds) in sides.items():
             if bandwidth is None:

@@ -329,9 +329,13 @@ class Decisions:
         """Used copies of level i: the spatial factors of the fanouts above it."""
         return mono(self.picks(DIMS, [s for _, s in self.nest.spatial_between(0, i)]))
 
-    def shrink(self, top: int, bottom: int, dims, flag: str) -> Mono:
-        """1 / product of `dims`' spatial factors over the fanouts below levels top..bottom-1 that have `flag`."""
-        slots = [s for j, s in self.nest.spatial_between(top, bottom) if getattr(self.arch.fanouts[j], flag)]
+    def shrink(self, top: int, bottom: int, dims, flag: str | None) -> Mono:
+        """1 / product of `dims`' spatial factors over the fanouts below levels top..bottom-1 that have `flag`.
+
+        `flag` None takes every fanout on the way.
+        """
+        slots = [s for j, s in self.nest.spatial_between(top, bottom)
+                 if flag is None or getattr(self.arch.fanouts[j], flag)]
         picks = self.picks(dims, slots)
         return mono({k: (-1, ()) for k in picks})
 

@@ -31,8 +31,11 @@ class Traffic:
 
     `tile_words` is per instance. `fills` are words written into the level
     from above, `reads` words leaving it (to children, MACs or, for O, the
-    write-back to the parent), `updates` output words arriving from below;
-    of those, `first_writes` are plain writes and `rmw` read-modify-writes.
+    write-back to the parent), `updates` output words arriving from below.
+    Updates are `first_writes` (a word's first write in the layer),
+    `overwrites` (the write-back of a running sum the level had handed to a
+    child for a read-back: the child added onto it, so no read is needed)
+    or `rmw` (read-modify-writes: every other update).
     """
 
     tile_words: int
@@ -41,13 +44,14 @@ class Traffic:
     reads: int
     updates: int
     first_writes: int
+    overwrites: int
     rmw: int
 
     def per_instance(self) -> Traffic:
         """The same counts for one instance (every count divides evenly)."""
         n = self.instances
         return Traffic(self.tile_words, 1, self.fills // n, self.reads // n, self.updates // n,
-                       self.first_writes // n, self.rmw // n)
+                       self.first_writes // n, self.overwrites // n, self.rmw // n)
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,8 @@ def _traffic(ctx: _Context, arch: Arch, mapping: Mapping) -> _Flow:
     reads = {t: [0] * levels for t in TENSORS}
     updates = {t: [0] * levels for t in TENSORS}
     first_writes = {t: [0] * levels for t in TENSORS}
+    overwrites = [0] * levels                       # O only
+    handed = _spatial_factor(ctx, spatial, "O", (True,) * len(arch.fanouts))   # O-irrelevant fanout factors
     for t in TENSORS:
         rel = ctx.relevant[t]
         share[t] = _spatial_factor(ctx, spatial, t, ctx.multicast)  # per level: multicast of the fanout below
@@ -211,6 +217,7 @@ def _traffic(ctx: _Context, arch: Arch, mapping: Mapping) -> _Flow:
                 reads[t][i] += writeback
                 first_writes[t][i] = distinct * size * instances[i]
                 updates[t][parent] += send(t, writeback, parent, i, merge)
+                overwrites[parent] += fill * instances[i] // prod(handed[parent:i])
             elif t == "I" and jstar is not None and jstar[0] in _WINDOW:
                 fill = starts * (size + (advances - 1) * _window_words(ctx, tile[i], tile[jstar[2]], jstar))
             else:
@@ -226,7 +233,8 @@ def _traffic(ctx: _Context, arch: Arch, mapping: Mapping) -> _Flow:
     traffic = tuple(
         {t: Traffic(tile_words=words(t, tile[i], ctx.stride, ctx.dilation), instances=instances[i],
                     fills=fills[t][i], reads=reads[t][i], updates=updates[t][i],
-                    first_writes=first_writes[t][i], rmw=updates[t][i] - first_writes[t][i])
+                    first_writes=first_writes[t][i], overwrites=overwrites[i] if t == "O" else 0,
+                    rmw=updates[t][i] - first_writes[t][i] - (overwrites[i] if t == "O" else 0))
          for t in TENSORS if i == 0 or t in mapping.keep[i]}
         for i in range(levels))
     fanouts = tuple(
@@ -279,8 +287,8 @@ def _price(ctx: _Context, arch: Arch, flow: _Flow) -> Cost:
         read_words = write_words = 0
         for t, tr in flow.traffic[i].items():
             cost = level.tensors[t]
-            energy[t] = (tr.reads * cost.read_energy + (tr.fills + tr.first_writes) * cost.write_energy
-                         + tr.rmw * cost.update_energy)
+            plain_writes = tr.fills + tr.first_writes + tr.overwrites
+            energy[t] = tr.reads * cost.read_energy + plain_writes * cost.write_energy + tr.rmw * cost.update_energy
             read_words += tr.reads + tr.rmw
             write_words += tr.fills + tr.updates
         level_energy.append(energy)

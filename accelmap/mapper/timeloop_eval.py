@@ -3,14 +3,16 @@
 The arch may be a Timeloop architecture (priced by its ERT), an accelmap arch
 YAML or a preset; the workload a Timeloop problem YAML; the mapping a
 Timeloop mapping YAML. The result carries accelmap's counts (reads, fills,
-updates, first writes, read-modify-writes per level and tensor, summed over
+updates, first writes, overwrites, read-modify-writes per level and tensor, summed over
 instances) and, beside them, the same traffic in Timeloop's vocabulary, per
 instance, so a `timeloop-model` stats file can be compared line by line:
 
 - W, I: Timeloop reads = reads, fills = fills;
-- O: Timeloop reads = read-modify-writes (its "temporal reductions"),
-  updates = updates, and fills = fills + first writes below DRAM (Timeloop
-  v0.3-v0.4 count the first residency of a partial-sum tile as a fill).
+- O: Timeloop reads = read-modify-writes + overwrites (its "temporal
+  reductions": Timeloop reads every update after a word's first, even where
+  the level had handed the running sum down), updates = updates, and
+  fills = fills + first writes below DRAM (Timeloop v0.3-v0.4 count the
+  first residency of a partial-sum tile as a fill).
 
 docs/timeloop.md explains where the energies differ and why.
 """
@@ -40,6 +42,7 @@ class TensorAccesses:
     fills: int
     updates: int
     first_writes: int
+    overwrites: int
     rmw: int
     timeloop_reads: int
     timeloop_fills: int
@@ -88,16 +91,16 @@ class EvaluateResult:
 
 def evaluate_timeloop(arch_source: Arch | str | Path, workload_source: Workload | str | Path,
                       mapping_path: str | Path, ert: str | Path | None = None, *,
-                      pricing: str = "per-action") -> EvaluateResult:
+                      pricing: str = "per-action", bandwidth_unit: str = "words") -> EvaluateResult:
     """Score the Timeloop mapping at `mapping_path` with accelmap's cost model.
 
     `arch_source`: an `Arch`, a Timeloop architecture YAML (priced by `ert`,
-    see `timeloop_import` for `pricing`), an accelmap arch YAML or a preset
+    see `timeloop_import` for `pricing` and `bandwidth_unit`), an accelmap arch YAML or a preset
     name. `workload_source`: a `Workload` or a Timeloop problem YAML. Raises
     `ArchError` / `MappingError` naming the file and key path of each problem,
     and `MappingError` for a mapping that breaks the mapspace's rules.
     """
-    arch = _arch(arch_source, ert, pricing)
+    arch = _arch(arch_source, ert, pricing, bandwidth_unit)
     workload = (workload_source if isinstance(workload_source, Workload)
                 else load_timeloop_problem(workload_source))
     mapping = load_timeloop_mapping(mapping_path, arch, workload)
@@ -123,14 +126,15 @@ def _accesses(tensor: str, tr: Traffic, level: int, energy_fj: int) -> TensorAcc
     """accelmap's counts for one tensor at one level, and Timeloop's per-instance reading of them."""
     per = tr.instances
     if tensor == "O":
-        timeloop = (tr.rmw // per, (tr.fills + tr.first_writes) // per if level else 0, tr.updates // per)
+        timeloop = ((tr.rmw + tr.overwrites) // per, (tr.fills + tr.first_writes) // per if level else 0,
+                    tr.updates // per)
     else:
         timeloop = (tr.reads // per, tr.fills // per, 0)
-    return TensorAccesses(tensor, per, tr.reads, tr.fills, tr.updates, tr.first_writes, tr.rmw,
+    return TensorAccesses(tensor, per, tr.reads, tr.fills, tr.updates, tr.first_writes, tr.overwrites, tr.rmw,
                           *timeloop, energy_fj / 1000)
 
 
-def _arch(source: Arch | str | Path, ert: str | Path | None, pricing: str) -> Arch:
+def _arch(source: Arch | str | Path, ert: str | Path | None, pricing: str, bandwidth_unit: str) -> Arch:
     """The arch behind `source`: an Arch, a Timeloop architecture file, an accelmap file or a preset."""
     if isinstance(source, Arch):
         return source
@@ -138,7 +142,8 @@ def _arch(source: Arch | str | Path, ert: str | Path | None, pricing: str) -> Ar
     doc = _read_yaml(path, str(source)) if path.is_file() else None
     if is_timeloop_arch(doc):
         ert_doc = _read_yaml(Path(ert), str(ert)) if ert is not None else None
-        return arch_from_timeloop(doc, ert_doc, name=path.stem, source=str(source), pricing=pricing)
+        return arch_from_timeloop(doc, ert_doc, name=path.stem, source=str(source), pricing=pricing,
+                                  bandwidth_unit=bandwidth_unit)
     if ert is not None:
         raise ArchError(str(source), ["an ERT prices a Timeloop architecture; this is an accelmap arch, "
                                       "whose energies are in the file: drop the ERT"])

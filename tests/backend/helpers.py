@@ -63,6 +63,7 @@ def count_mismatches(cost: Cost, counts: LayerCounts, arch: Arch) -> list[str]:
         if tensor == "O":
             pairs += [("DRAM updates", got.updates, dram.updates),
                       ("DRAM first writes", got.first_writes, dram.first_writes),
+                      ("DRAM overwrites", got.overwrites, dram.overwrites),
                       ("DRAM rmw", got.rmw, dram.rmw)]
         problems += [f"{tensor} {what}: executed {a}, model {b}" for what, a, b in pairs if a != b]
     return problems

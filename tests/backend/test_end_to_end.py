@@ -82,5 +82,5 @@ def test_network_matches_onnxruntime_and_model(name: str, preset: str, tmp_path:
             if got.level in levels:
                 assert got.fills == traffic[levels.index(got.level)][tensor]["fills"], (layer, tensor)
         dram_o, got_o = traffic[0]["O"], counts.tensors["O"]
-        assert (got_o.updates, got_o.first_writes, got_o.rmw) == \
-            (dram_o["updates"], dram_o["first_writes"], dram_o["rmw"]), layer
+        assert (got_o.updates, got_o.first_writes, got_o.overwrites, got_o.rmw) == \
+            (dram_o["updates"], dram_o["first_writes"], dram_o["overwrites"], dram_o["rmw"]), layer

@@ -25,6 +25,18 @@ def test_evaluate_reproduces_timeloop_access_counts(capsys):
     assert doc["macs"] == 59_190_018_048
 
 
+def test_evaluate_with_timeloop_v03_units_is_within_one_percent(capsys):
+    code = main(["evaluate", "--arch", str(EYERISS / "arch.yaml"), "--ert", str(EYERISS / "ert.yaml"),
+                 "--workload", str(EYERISS / "problem.yaml"), "--mapping", str(EYERISS / "mapping.yaml"),
+                 "--pricing", "max-action", "--bandwidth-unit", "bytes", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    doc = json.loads(out)
+    # Timeloop v0.3's stats for this exercise: 243.666 mJ (243665876844.54 pJ), 333971456 cycles.
+    assert abs(doc["energy_pj"] / 243_665_876_844.54 - 1) < 0.01
+    assert abs(doc["cycles"] / 333_971_456 - 1) < 0.01
+
+
 def test_arch_import_writes_loadable_yaml(tmp_path, capsys):
     target = tmp_path / "imported.yaml"
     code = main(["arch", "import", str(EYERISS / "arch.yaml"), str(EYERISS / "ert.yaml"), "-o", str(target)])

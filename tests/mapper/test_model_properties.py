@@ -86,7 +86,8 @@ def test_counts_respect_lower_bounds(case):
     assert cost.macs == padded.macs and cost.real_macs == workload.macs
     for level in cost.traffic:
         for traffic in level.values():
-            for count in (traffic.fills, traffic.reads, traffic.updates, traffic.first_writes, traffic.rmw):
+            for count in (traffic.fills, traffic.reads, traffic.updates, traffic.first_writes,
+                          traffic.overwrites, traffic.rmw):
                 assert count >= 0 and count % traffic.instances == 0
 
 
@@ -99,7 +100,7 @@ def test_pricing_is_the_sum_of_its_terms(case):
     for level, traffic in zip(arch.levels, cost.traffic):
         for t, tr in traffic.items():
             e = level.tensors[t]
-            total += tr.reads * e.read_energy + (tr.fills + tr.first_writes) * e.write_energy \
+            total += tr.reads * e.read_energy + (tr.fills + tr.first_writes + tr.overwrites) * e.write_energy \
                 + tr.rmw * e.update_energy
     assert cost.energy == total
     assert cost.fanout_energy == tuple(f.hop_energy * sum(ft.deliveries.values())

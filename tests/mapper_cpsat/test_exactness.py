@@ -56,7 +56,7 @@ def model_counts(workload, arch, mapping):
     for i, per_tensor in enumerate(cost.traffic):
         for t, tr in per_tensor.items():
             for kind, words in (("fills", tr.fills), ("reads", tr.reads), ("updates", tr.updates),
-                                ("first", tr.first_writes)):
+                                ("first", tr.first_writes), ("overwrites", tr.overwrites)):
                 counts[i, t, kind] += words
     for j, fanout in enumerate(cost.fanouts):
         for t, words in fanout.deliveries.items():

@@ -3,22 +3,18 @@
 Every per-level access count must equal Timeloop's, read through the
 documented translation (`accelmap.mapper.timeloop_eval`'s docstring). Energy must be
 within 1% where no partial-sum tile is ever reloaded; where one is, accelmap
-charges exactly two more reads per reloaded word (docs/timeloop.md), and the
+charges exactly one more read per reloaded word (docs/timeloop.md), and the
 test checks that this term, and nothing else, is the difference.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
-from accelmap.arch.timeloop_import import import_timeloop_arch
 from accelmap.ir.workload import TENSOR_NAMES
-from accelmap.mapper.model import evaluate
 from accelmap.mapper.timeloop_eval import EvaluateResult, evaluate_timeloop
-from accelmap.mapper.timeloop_mapping import load_timeloop_mapping, load_timeloop_problem
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXACT = [("conv1d_1level", "mapping.yaml", "expected.yaml"),
@@ -40,17 +36,21 @@ def run(case: str, mapping: str, expected: str) -> tuple[EvaluateResult, dict]:
 
 
 def reload_reads_pj(result: EvaluateResult) -> float:
-    """accelmap's two extra reads per reloaded partial-sum word, in pJ (docs/timeloop.md).
+    """accelmap's extra read per reloaded partial-sum word, in pJ (docs/timeloop.md).
 
-    At a level below DRAM, O reads (write-backs to the parent plus reloads
-    served to the level below) minus first writes are the write-backs of
-    reloaded tiles and the reloads served; at DRAM, the reloads served.
-    Timeloop v0.3 charges neither read.
+    At a level below DRAM, O reads are the write-backs to the parent (first
+    residencies: first writes; reloaded ones: fills) plus the reloads served
+    to the level below; at DRAM only the reloads served. A served reload
+    later comes back as an overwrite, which Timeloop prices as a
+    read-modify-write, so each overwrite cancels one served read. What is
+    left is the write-back read of each reloaded tile, which Timeloop v0.3
+    does not charge.
     """
     total = 0
     for i, traffic in enumerate(result.cost.traffic):
         if "O" in traffic:
-            extra = traffic["O"].reads - (traffic["O"].first_writes if i else 0)
+            o = traffic["O"]
+            extra = o.reads - (o.first_writes if i else 0) - o.overwrites
             total += extra * result.arch.levels[i].tensors["O"].read_energy
     return total / 1000
 
@@ -120,23 +120,33 @@ def test_reloading_cases_differ_by_the_documented_percentages():
     for case, mapping, expected in RELOADING:
         result, reference = run(case, mapping, expected)
         gaps[mapping if case == "conv1d_spatial" else case] = result.energy_pj / reference["energy_pj"] - 1
-    assert gaps["mapping_cp.yaml"] == pytest.approx(0.0107, abs=5e-4)
-    assert gaps["mapping_kp.yaml"] == pytest.approx(0.1099, abs=5e-4)
-    assert gaps["eyeriss256_vgg"] == pytest.approx(0.0256, abs=5e-4)
+    assert gaps["mapping_cp.yaml"] == pytest.approx(0.0072, abs=5e-4)
+    assert gaps["mapping_kp.yaml"] == pytest.approx(0.0127, abs=5e-4)
+    assert gaps["eyeriss256_vgg"] == pytest.approx(0.0040, abs=5e-4)
 
 
 def test_eyeriss_cycles_match_once_bandwidth_is_read_as_bytes():
     """Timeloop v0.3 compared words x word-bytes against the bandwidth: 2 meant 1 16-bit word a cycle."""
     folder = FIXTURES / "eyeriss256_vgg"
     reference = yaml.safe_load((folder / "expected.yaml").read_text())
-    arch = import_timeloop_arch(folder / "arch.yaml", folder / "ert.yaml", pricing="max-action")
-    workload = load_timeloop_problem(folder / "problem.yaml")
-    mapping = load_timeloop_mapping(folder / "mapping.yaml", arch, workload)
-    as_words = evaluate(workload, arch, mapping)
+    as_words, _ = run("eyeriss256_vgg", "mapping.yaml", "expected.yaml")
     assert as_words.cycles == as_words.compute_cycles == reference["compute_cycles"]
-    halved = replace(arch, levels=tuple(
-        replace(lv, read_bandwidth=lv.read_bandwidth and lv.read_bandwidth / 2,
-                write_bandwidth=lv.write_bandwidth and lv.write_bandwidth / 2) for lv in arch.levels))
-    as_bytes = evaluate(workload, halved, mapping)
-    assert as_bytes.level_cycles[arch.level_index("PsumRegFile")] == as_bytes.cycles
+    as_bytes = evaluate_timeloop(folder / "arch.yaml", folder / "problem.yaml", folder / "mapping.yaml",
+                                 folder / "ert.yaml", pricing="max-action", bandwidth_unit="bytes")
+    arch = as_bytes.arch
+    psum = arch.level_index("PsumRegFile")
+    assert arch.levels[psum].write_bandwidth == as_words.arch.levels[psum].write_bandwidth / 2
+    assert as_bytes.cost.level_cycles[psum] == as_bytes.cycles
     assert as_bytes.cycles == pytest.approx(reference["cycles"], rel=3e-3)
+
+
+@pytest.mark.parametrize("case, mapping, expected", [RELOADING[0], RELOADING[2]])
+def test_within_one_percent_of_timeloop_with_reloads(case, mapping, expected):
+    """The issue's bar on the Eyeriss case (and cp): every count equal, energy and cycles within 1%."""
+    folder = FIXTURES / case
+    reference = yaml.safe_load((folder / expected).read_text())
+    unit = "bytes" if case == "eyeriss256_vgg" else "words"
+    result = evaluate_timeloop(folder / "arch.yaml", folder / "problem.yaml", folder / mapping,
+                               folder / "ert.yaml", pricing="max-action", bandwidth_unit=unit)
+    assert result.energy_pj == pytest.approx(reference["energy_pj"], rel=1e-2)
+    assert result.cycles == pytest.approx(reference["cycles"], rel=1e-2)
