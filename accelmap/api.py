@@ -149,15 +149,15 @@ def _model_file(source: str | Path | onnx.ModelProto) -> Path | None:
 
 def compile_model(model: str | Path | onnx.ModelProto, arch: str | Path | Arch, objective: str = "energy", *,
                   jobs: int | None = None, time_limit: float = 30.0, allow_padding: bool = False,
-                  input_shapes: dict[str, tuple[int, ...]] | None = None, use_cache: bool = True,
-                  cache_dir: Path | None = None, progress: "Callable[[Progress], None] | None" = None
-                  ) -> CompiledModel:
+                  tie_break: bool = True, input_shapes: dict[str, tuple[int, ...]] | None = None,
+                  use_cache: bool = True, cache_dir: Path | None = None,
+                  progress: "Callable[[Progress], None] | None" = None) -> CompiledModel:
     """Lower `model`, map every layer on `arch` (unique workloads once, in parallel, cached)."""
     from accelmap.mapper.network import SolveSettings, map_graph
 
     graph = load_model(model, input_shapes)
     target = arch if isinstance(arch, Arch) else load_arch(arch)
-    settings = SolveSettings(objective, time_limit, allow_padding)
+    settings = SolveSettings(objective, time_limit, allow_padding, tie_break)
     net = map_graph(graph, target, settings, jobs=jobs, cache_dir=cache_dir, use_cache=use_cache,
                     progress=progress)
     return CompiledModel(graph, target, objective, net.results, _model_file(model), net.unique,
@@ -165,12 +165,12 @@ def compile_model(model: str | Path | onnx.ModelProto, arch: str | Path | Arch, 
 
 
 def map_workload(workload: Workload, arch: str | Path | Arch, objective: str = "energy", *,
-                 time_limit: float = 30.0, workers: int = 2) -> "MapResult":
+                 time_limit: float = 30.0, workers: int = 2, tie_break: bool = True) -> "MapResult":
     """Find the best mapping of one workload on `arch` with CP-SAT (status says if it is proved)."""
     from accelmap.mapper.solve import map_workload as solve
 
     target = arch if isinstance(arch, Arch) else load_arch(arch)
-    return solve(workload, target, objective, time_limit=time_limit, workers=workers)
+    return solve(workload, target, objective, time_limit=time_limit, workers=workers, tie_break=tie_break)
 
 
 def load_compiled(out_dir: str | Path) -> "Schedule":

@@ -124,6 +124,8 @@ def _compile_parser(subs: argparse._SubParsersAction) -> None:
     search.add_argument("--time-limit", type=float, default=30.0, help="seconds per unique layer (default: 30)")
     search.add_argument("--padding", action="store_true",
                         help="also search padded bounds (7 -> 8) where the padded work costs less; slower to prove")
+    search.add_argument("--no-tie-break", action="store_true",
+                        help="skip the canonical choice among equal-cost optima (faster; runs may then differ)")
     search.add_argument("--no-cache", action="store_true", help="ignore and do not fill the result cache")
     search.add_argument("--cache-dir", default=None, help="result cache (default: ~/.cache/accelmap)")
     output = parser.add_argument_group("results")
@@ -279,6 +281,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     try:
         compiled = api.compile_model(args.model, args.arch, args.objective, jobs=args.jobs,
                                      time_limit=args.time_limit, allow_padding=args.padding,
+                                     tie_break=not args.no_tie_break,
                                      input_shapes=parse_shapes(args.input_shape), use_cache=not args.no_cache,
                                      cache_dir=Path(args.cache_dir) if args.cache_dir else None, progress=update)
     finally:

@@ -76,7 +76,7 @@ def random_best(workload: Workload, arch: Arch, objective: str, seconds: float, 
 
 
 def run(models: list[str], archs: list[str], objectives: list[str], time_limit: float, workers: int,
-        multipliers: list[float], layers: list[int] | None, out=sys.stdout) -> list[Row]:
+        multipliers: list[float], layers: list[int] | None, out=sys.stdout, tie_break: bool = False) -> list[Row]:
     """Solve every selected layer; print one line per layer as it finishes."""
     rows = []
     for model in models:
@@ -90,19 +90,20 @@ def run(models: list[str], archs: list[str], objectives: list[str], time_limit: 
                 for index, nodes in enumerate(groups):
                     if layers is not None and index not in layers:
                         continue
-                    row = _one(model, arch, objective, index, nodes, time_limit, workers, multipliers)
+                    row = _one(model, arch, objective, index, nodes, time_limit, workers, multipliers, tie_break)
                     rows.append(row)
                     print(_line(row, multipliers), file=out, flush=True)
     return rows
 
 
 def _one(model: str, arch: Arch, objective: str, index: int, nodes, time_limit: float, workers: int,
-         multipliers: list[float]) -> Row:
+         multipliers: list[float], tie_break: bool) -> Row:
     workload = nodes[0].workload
     analytic = analytic_bound(workload, arch, objective)
     start = time.perf_counter()
     try:
-        result = map_workload(workload, arch, objective, time_limit=time_limit, workers=workers)
+        result = map_workload(workload, arch, objective, time_limit=time_limit, workers=workers,
+                              tie_break=tie_break)
     except InfeasibleLayer as err:
         return Row(model, arch.name, objective, f"#{index} {nodes[0].name}", len(nodes), workload.describe(),
                    "INFEASIBLE", time.perf_counter() - start, None, None, None, analytic, None, {}, str(err))
@@ -162,11 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layers", default=None, help="comma-separated unique-layer indices (default all)")
     parser.add_argument("--random", default="", help="random-sampling time multipliers, e.g. 1,10 (default none)")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    parser.add_argument("--tie-break", action="store_true",
+                        help="also run the canonical tie-break (off: the time column is the proof alone)")
     args = parser.parse_args(argv)
     multipliers = [float(x) for x in args.random.split(",") if x]
     layers = None if args.layers is None else [int(x) for x in args.layers.split(",")]
     rows = run(args.models.split(","), args.archs.split(","), args.objectives.split(","), args.time_limit,
-               args.workers, multipliers, layers)
+               args.workers, multipliers, layers, tie_break=args.tie_break)
     totals(rows, multipliers)
     if args.json:
         with open(args.json, "w") as fh:

@@ -31,6 +31,7 @@ class SolveSettings:
     objective: str = "energy"
     time_limit: float = 30.0
     allow_padding: bool = False
+    tie_break: bool = True
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,8 @@ class ResultCache:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
         doc = {"mapping": mapping_to_dict(result.mapping), "status": result.status,
-               "objective": result.objective, "bound": result.bound, "wall_time": result.wall_time}
+               "objective": result.objective, "bound": result.bound, "wall_time": result.wall_time,
+               "canonical": result.canonical}
         tmp = self.directory / f".{key}.{os.getpid()}.tmp"
         tmp.write_text(json.dumps(doc))
         tmp.replace(self.directory / f"{key}.json")
@@ -100,7 +102,7 @@ class ResultCache:
 
 def _solve_one(workload: Workload, arch: Arch, settings: SolveSettings, workers: int) -> MapResult:
     return map_workload(workload, arch, settings.objective, time_limit=settings.time_limit, workers=workers,
-                        allow_padding=settings.allow_padding)
+                        allow_padding=settings.allow_padding, tie_break=settings.tie_break)
 
 
 def map_graph(graph: Graph, arch: Arch, settings: SolveSettings = SolveSettings(), *, jobs: int | None = None,

@@ -26,6 +26,7 @@ from accelmap.mapper.mapping import Mapping
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import OBJECTIVES, Cost, evaluate, lower_bounds, score
 from accelmap.mapper.search_random import random_search
+from accelmap.mapper.tiebreak import canonical
 from accelmap.mapper.validity import check_mapping, max_padded_bound
 
 HINT_SAMPLES = 300
@@ -42,6 +43,8 @@ class MapResult:
     (fJ, cycles or fJ x cycles); `bound` holds for every mapping of the
     mapspace; status "OPTIMAL" means `objective == bound`. `mapspace_size`
     is the exact count when it was cheap (`mapspace_note` says why not).
+    `canonical` is True when `mapping` is the canonical one among the
+    equal-cost optima (`tiebreak`): then every run returns it.
     """
 
     mapping: Mapping
@@ -59,12 +62,17 @@ class MapResult:
     mapspace_note: str
     baseline: int | None
     note: str = ""
+    canonical: bool = False
 
 
 def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, time_limit: float = 30.0,
                  workers: int = 2, hint: Mapping | None = None, allow_padding: bool = False,
-                 log: bool = False) -> MapResult:
-    """Map `workload` on `arch` minimising `objective`; raise `InfeasibleLayer` when nothing fits."""
+                 tie_break: bool = True, log: bool = False) -> MapResult:
+    """Map `workload` on `arch` minimising `objective`; raise `InfeasibleLayer` when nothing fits.
+
+    With `tie_break`, a proved optimum is replaced by the canonical mapping
+    of the same cost (`tiebreak.canonical`), within the same time limit.
+    """
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; objectives are {', '.join(OBJECTIVES)}")
     start = time.perf_counter()
@@ -94,6 +102,10 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
             note = _join(note, tie)
     if not covered:
         bound = None                          # the solver's bound does not hold for padded mappings
+    is_canonical = False
+    if tie_break and covered and f is not None and outcome.status == "OPTIMAL" and outcome.mapping is not None:
+        outcome, is_canonical, tie = _canonical(f, objective, outcome, note, remaining, workers)
+        note = _join(note, tie)
     # 4. Decode, re-score, check.
     mapping = outcome.mapping if outcome.mapping is not None else baseline[0]
     if mapping is None:
@@ -113,6 +125,8 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
     if outcome.mapping is None:
         note = _join(note, "the solver found no solution in time; the baseline is reported")
     status = "OPTIMAL" if bound >= value else "FEASIBLE"
+    if status == "FEASIBLE":
+        note = _join(note, "not proved optimal: another run may return a different mapping")
     if covered and allow_padding and any(f.nest.dropped.values()):
         note = _join(note, "padded bounds dominated by smaller ones were left out (never better)")
     variables, constraints = f.size if f is not None else (0, 0)
@@ -120,7 +134,7 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
                      bound=min(bound, value), gap=(value - min(bound, value)) / value if value else 0.0,
                      wall_time=time.perf_counter() - start, solver_time=outcome.seconds,
                      variables=variables, constraints=constraints, mapspace_size=size,
-                     mapspace_note=size_note, baseline=baseline[1], note=note)
+                     mapspace_note=size_note, baseline=baseline[1], note=note, canonical=is_canonical)
 
 
 def rescore(workload: Workload, arch: Arch, mapping: Mapping, objective: str, doc: dict) -> MapResult:
@@ -135,7 +149,8 @@ def rescore(workload: Workload, arch: Arch, mapping: Mapping, objective: str, do
     return MapResult(mapping=mapping, cost=cost, objective_name=objective, status=status, objective=value,
                      bound=bound, gap=(value - bound) / value if value else 0.0,
                      wall_time=float(doc.get("wall_time", 0.0)), solver_time=0.0, variables=0, constraints=0,
-                     mapspace_size=None, mapspace_note="from the cache", baseline=None, note="cached")
+                     mapspace_size=None, mapspace_note="from the cache", baseline=None, note="cached",
+                     canonical=status == "OPTIMAL" and bool(doc.get("canonical")))
 
 
 # -- steps ----------------------------------------------------------------------------------------
@@ -200,6 +215,26 @@ def _trivial_bound(workload: Workload, arch: Arch, objective: str) -> int:
     return {"energy": bounds.energy, "latency": bounds.cycles, "edp": bounds.energy * bounds.cycles}[objective]
 
 
+def _canonical(f: Formulation, objective: str, outcome: Outcome, note: str, remaining,
+               workers: int) -> tuple[Outcome, bool, str]:
+    """The canonical mapping among those with the proved optimum's energy (and cycles, unless energy
+    is the objective): (outcome with it, whether it is canonical, a note)."""
+    cost = evaluate(f.nest.workload, f.nest.arch, outcome.mapping)
+    if objective == "latency" and "least energy among them" not in note:
+        return outcome, False, "energy among latency optima not proved: another run may return another mapping"
+    found = canonical(f, outcome.mapping, energy=cost.energy, cycles=None if objective == "energy" else cost.cycles,
+                      time_limit=remaining(), workers=workers)
+    if found.mapping is None:
+        return outcome, False, ("tie-break among equal-cost optima not finished in time: another run may "
+                                "return a different mapping of the same cost")
+    again = evaluate(f.nest.workload, f.nest.arch, found.mapping)
+    if again.energy != cost.energy or (objective != "energy" and again.cycles != cost.cycles):
+        raise AssertionError(f"canonical mapping costs {(again.energy, again.cycles)}, the optimum "
+                             f"{(cost.energy, cost.cycles)}: {found.mapping.describe()}")
+    return (Outcome(outcome.status, found.mapping, outcome.objective, outcome.bound,
+                    outcome.seconds + found.seconds, cost.energy, cost.cycles), True, "")
+
+
 def _least_energy_at(f: Formulation, best: Outcome, remaining, workers: int, log: bool) -> tuple[Outcome, str]:
     """Among latency-optimal mappings, the least energy (a second, optional solve)."""
     again = solve_once(f, "energy", time_limit=remaining(), workers=workers, hint=best.mapping,
@@ -220,7 +255,8 @@ def _sweep_edp(f: Formulation, workload: Workload, arch: Arch, remaining, worker
     and below what the incumbent allows; an infeasible one ends the sweep.
     """
     seconds = 0.0
-    best = (baseline[1] if baseline[1] is not None else 1 << 126, hint)   # (EDP, mapping) incumbent
+    known = [m for m in (hint, baseline[0]) if m is not None]
+    best = min(((_edp(workload, arch, m), m) for m in known), key=lambda x: x[0], default=(1 << 126, None))
     fastest = solve_once(f, "latency", time_limit=remaining() / 3, workers=workers, hint=hint, log=log)
     seconds += fastest.seconds
     t_min = max(fastest.bound or 0, _trivial_bound(workload, arch, "latency"))

@@ -1,0 +1,118 @@
+"""A canonical choice among equal-cost optima, so the same layer always gets the same mapping.
+
+CP-SAT's parallel workers may return any of several mappings with the
+proved optimal cost. `canonical` makes the choice unique: on the optimal
+face (the objective pinned to its proved value) it minimises the decision
+variables lexicographically, in the order the formulation created them
+(factor exponents per dim, slot and prime, then keep and loop-order
+literals). Each step minimises one chunk of them as a mixed-radix number
+(injective, so the minimiser is unique) and fixes it. When every step is
+proved, the result depends only on the workload, the arch and the optimal
+value: not on the workers, the hint or the run.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from accelmap.mapper.cpsat import Formulation, add_hint, decode
+from accelmap.mapper.mapping import Mapping
+
+RADIX_LIMIT = 1 << 50
+"""Largest product of domain sizes minimised in one step: CP-SAT checks its gap in doubles, so the
+key must stay below 2**53 for "OPTIMAL" to mean the exact minimum."""
+
+
+@dataclass(frozen=True)
+class Canonical:
+    """The canonical optimum, or why there is none: `mapping` None when a step was not proved in time."""
+
+    mapping: Mapping | None
+    steps: int
+    seconds: float
+
+
+def decision_indices(f: Formulation) -> list[int]:
+    """Proto indices of every variable the decoded mapping depends on, in creation order."""
+    dv = f.dv
+    literals = [*dv.e.values(), *dv.keep.values(), *dv.before.values(), *dv.group.values(),
+                *dv.inside.values(), *dv.jd.values()]
+    indices = set()
+    for lit in literals:
+        if isinstance(lit, (bool, int)):
+            continue
+        index = lit.index
+        indices.add(index if index >= 0 else -index - 1)
+    return sorted(indices)
+
+
+def chunks(domains: list[tuple[int, int, int]]) -> list[list[tuple[int, int, int]]]:
+    """(index, lo, hi) split into consecutive runs whose domain sizes multiply to at most RADIX_LIMIT."""
+    out: list[list[tuple[int, int, int]]] = []
+    size = RADIX_LIMIT + 1
+    for entry in domains:
+        width = entry[2] - entry[1] + 1
+        if size * width > RADIX_LIMIT:
+            out.append([])
+            size = 1
+        out[-1].append(entry)
+        size *= width
+    return out
+
+
+def canonical(f: Formulation, found: Mapping, *, energy: int, cycles: int | None, time_limit: float,
+              workers: int) -> Canonical:
+    """The lexicographically least decisions among mappings with this energy (and these cycles).
+
+    `found` is one such mapping (the solver's answer): the first step's hint.
+
+    `cycles` pins the cycle count too (latency and EDP results); it needs a
+    formulation built with cycles. Returns `mapping` None when a step was
+    not proved within `time_limit` seconds in all.
+    """
+    start = time.perf_counter()
+    model = f.model.clone()
+    model.add(f.energy == energy)
+    if cycles is not None:
+        model.add(model.get_int_var_from_proto_index(f.cycles.index) == cycles)
+    proto = model.proto
+    domains = []
+    for index in decision_indices(f):
+        bounds = list(proto.variables[index].domain)
+        if bounds[0] != bounds[-1]:
+            domains.append((index, bounds[0], bounds[-1]))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = workers
+    if workers == 2:
+        solver.parameters.subsolvers.extend(["default_lp", "quick_restart"])   # as cpsat.solve_once
+    solver.parameters.relative_gap_limit = 0.0
+    solver.parameters.absolute_gap_limit = 0.0
+    steps = 0
+    values: dict[int, int] | None = None
+    for chunk in chunks(domains) or [[]]:
+        left = time_limit - (time.perf_counter() - start)
+        if left <= 0.05:
+            return Canonical(None, steps, time.perf_counter() - start)
+        key, weight = 0, 1
+        for index, lo, hi in reversed(chunk):
+            key += weight * (model.get_int_var_from_proto_index(index) - lo)
+            weight *= hi - lo + 1
+        model.clear_objective()
+        model.minimize(key)
+        model.clear_hints()
+        if values is None:
+            add_hint(f, model, found)
+        else:
+            for index, value in values.items():
+                model.add_hint(model.get_int_var_from_proto_index(index), value)
+        solver.parameters.max_time_in_seconds = left
+        status = solver.solve(model)
+        steps += 1
+        if status != cp_model.OPTIMAL:
+            return Canonical(None, steps, time.perf_counter() - start)
+        values = {index: int(solver.value(model.get_int_var_from_proto_index(index))) for index, _, _ in domains}
+        for index, _, _ in chunk:
+            model.add(model.get_int_var_from_proto_index(index) == values[index])
+    return Canonical(decode(f, solver), steps, time.perf_counter() - start)

@@ -1,0 +1,58 @@
+"""The canonical tie-break: the same layer gets the same mapping whatever the hint, workers or run."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from accelmap.mapper.mapspace import Mapspace
+from accelmap.mapper.model import evaluate, score
+from accelmap.mapper.solve import map_workload
+from accelmap.mapper.tiebreak import RADIX_LIMIT, chunks
+from .archs import small_arch
+from .cases import workloads
+
+ARCHS = ("eyeriss_like", "gemmini_like", "simba_like")
+CASES = workloads(seed=99, count=6, archs=[small_arch(a) for a in ARCHS], max_size=5_000)
+
+
+def optimal_mappings(workload, arch, objective: str) -> int:
+    """How many mappings of the whole mapspace reach the optimum (exhaustively)."""
+    scores = [score(evaluate(workload, arch, m), objective) for m in Mapspace(workload, arch).enumerate()]
+    return scores.count(min(scores))
+
+
+@pytest.mark.parametrize("arch_name", ARCHS)
+@pytest.mark.parametrize("objective", ["energy", "latency", "edp"])
+def test_different_hints_and_workers_give_the_same_mapping(arch_name, objective):
+    arch = small_arch(arch_name)
+    ties = 0
+    for n, workload in enumerate(CASES):
+        space = Mapspace(workload, arch)
+        runs = [map_workload(workload, arch, objective, time_limit=60.0, workers=workers,
+                             hint=space.sample(random.Random(seed)))
+                for workers, seed in ((1, n), (2, n + 100))]
+        where = f"{objective} {workload.describe()} on {arch_name}"
+        assert all(r.status == "OPTIMAL" and r.canonical for r in runs), where
+        assert runs[0].mapping == runs[1].mapping, where
+        assert runs[0].objective == score(evaluate(workload, arch, runs[0].mapping), objective)
+        ties += optimal_mappings(workload, arch, objective) > 1
+    assert ties >= 3        # most cases have several optimal mappings: the tie-break had a choice to make
+
+
+def test_without_the_tie_break_the_result_says_it_is_not_canonical():
+    arch = small_arch("eyeriss_like")
+    result = map_workload(CASES[0], arch, "energy", time_limit=60.0, tie_break=False)
+    assert result.status == "OPTIMAL" and not result.canonical
+
+
+def test_chunks_keep_every_key_below_the_radix_limit():
+    domains = [(i, 0, hi) for i, hi in enumerate([1, 6, 6, 1, 12, 3] * 12)]
+    parts = chunks(domains)
+    assert [entry for part in parts for entry in part] == domains
+    for part in parts:
+        size = 1
+        for _, lo, hi in part:
+            size *= hi - lo + 1
+        assert size <= RADIX_LIMIT
+    assert len(parts) > 1
