@@ -25,7 +25,7 @@ def load_arch(source: str | Path) -> Arch:
     listing the presets when `source` is neither a file nor a preset.
     """
     path, label = _locate(source)
-    raw = _read_yaml(path, label)
+    raw = read_yaml(path, label)
     problems = check_arch(raw)
     if problems:
         raise ArchError(label, problems)
@@ -82,7 +82,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _read_yaml(path: Path, label: str) -> object:
+def read_yaml(path: Path, label: str) -> object:
     """The parsed document at `path`; unreadable or malformed YAML becomes an ArchError."""
     try:
         text = path.read_text(encoding="utf-8")

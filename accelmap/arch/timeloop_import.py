@@ -35,7 +35,7 @@ import yaml
 from accelmap.arch.build import build_arch
 from accelmap.arch.check import check_arch
 from accelmap.arch.check_values import at, check_keys, expect_int, expect_list, expect_mapping, expect_number, show
-from accelmap.arch.load import _read_yaml
+from accelmap.arch.load import read_yaml
 from accelmap.arch.spec import DIMS, TENSORS, Arch, Level, LevelConstraint
 from accelmap.errors import ArchError
 
@@ -76,8 +76,8 @@ def import_timeloop_arch(arch_yaml_path: str | Path, ert_yaml_path: str | Path |
     `bandwidth_unit` says how `read_bandwidth` / `write_bandwidth` are read:
     "words" per cycle (current Timeloop) or "bytes" per cycle (Timeloop v0.3).
     """
-    doc = _read_yaml(Path(arch_yaml_path), str(arch_yaml_path))
-    ert = _read_yaml(Path(ert_yaml_path), str(ert_yaml_path)) if ert_yaml_path is not None else None
+    doc = read_yaml(Path(arch_yaml_path), str(arch_yaml_path))
+    ert = read_yaml(Path(ert_yaml_path), str(ert_yaml_path)) if ert_yaml_path is not None else None
     return arch_from_timeloop(doc, ert, name=Path(arch_yaml_path).stem, source=str(arch_yaml_path),
                               pricing=pricing, bandwidth_unit=bandwidth_unit)
 

@@ -17,7 +17,7 @@ from ortools.sat.python import cp_model
 from accelmap.ir.workload import DIMS, TENSORS
 from accelmap.mapper.cpsat_terms import Lit, Mono, Poly, bounds_of, mono, poly_mul
 from accelmap.mapper.cpsat_vars import WINDOW, Decisions
-from accelmap.mapper.model import _rational
+from accelmap.mapper.model import exact_bandwidth
 
 _TILE_DIMS = {"W": ("G", "K", "C", "R", "S"), "O": ("N", "G", "K", "P", "Q")}
 
@@ -226,9 +226,9 @@ def cycles_expr(dv: Decisions, terms: list[Term]) -> object:
     parts = [_ceil_div(model, temporal, _ub(temporal), Fraction(mpe), "compute_cycles")]
     for i, level in enumerate(dv.arch.levels):
         per_instance = mono({k: (-1, ()) for k, _ in dv.instances(i).powers})
-        sides = {"read": (_rational(level.read_bandwidth),
+        sides = {"read": (exact_bandwidth(level.read_bandwidth),
                           {"reads": 1, "updates": 1, "first": -1, "overwrites": -1}),
-                 "write": (_rational(level.write_bandwidth), {"fills": 1, "updates": 1})}
+                 "write": (exact_bandwidth(level.write_bandwidth), {"fills": 1, "updates": 1})}
         for side, (bandwidth, kinds) in sides.items():
             if bandwidth is None:
                 continue

@@ -145,7 +145,7 @@ def _context(workload: Workload, arch: Arch) -> _Context:
         fanout_parent=tuple(arch.level_index(f.parent) for f in arch.fanouts),
         multicast=tuple(f.multicast for f in arch.fanouts),
         reduction=tuple(f.reduction for f in arch.fanouts),
-        bandwidth=tuple((_rational(lv.read_bandwidth), _rational(lv.write_bandwidth))
+        bandwidth=tuple((exact_bandwidth(lv.read_bandwidth), exact_bandwidth(lv.write_bandwidth))
                         for lv in arch.levels))
     if len(_CONTEXTS) > 256:
         _CONTEXTS.clear()
@@ -153,7 +153,7 @@ def _context(workload: Workload, arch: Arch) -> _Context:
     return ctx
 
 
-def _rational(bandwidth: float | None) -> Fraction | None:
+def exact_bandwidth(bandwidth: float | None) -> Fraction | None:
     """A bandwidth as an exact fraction, so cycle counts are integer arithmetic."""
     return None if bandwidth is None else Fraction(bandwidth).limit_denominator(1 << 20)
 
@@ -354,7 +354,7 @@ def lower_bounds(workload: Workload, arch: Arch) -> Bounds:
     o_words = workload.tensor_words("O")
     energy = (w_words * dram.tensors["W"].read_energy + i_words * dram.tensors["I"].read_energy
               + o_words * dram.tensors["O"].write_energy + workload.macs * arch.compute.mac_energy)
-    read_bw, write_bw = _rational(dram.read_bandwidth), _rational(dram.write_bandwidth)
+    read_bw, write_bw = exact_bandwidth(dram.read_bandwidth), exact_bandwidth(dram.write_bandwidth)
     cycles = max(-(-workload.macs // arch.peak_macs_per_cycle),
                  _ceil_div(w_words + i_words, read_bw), _ceil_div(o_words, write_bw))
     return Bounds(energy=energy, cycles=cycles)
@@ -376,6 +376,6 @@ def host_op_cost(in_words: int, out_words: int, arch: Arch) -> HostOpCost:
     dram = arch.levels[0]
     cost = dram.tensors["I"]
     energy = in_words * cost.read_energy + out_words * cost.write_energy
-    cycles = max(_ceil_div(in_words, _rational(dram.read_bandwidth)),
-                 _ceil_div(out_words, _rational(dram.write_bandwidth)))
+    cycles = max(_ceil_div(in_words, exact_bandwidth(dram.read_bandwidth)),
+                 _ceil_div(out_words, exact_bandwidth(dram.write_bandwidth)))
     return HostOpCost(energy=energy, cycles=cycles)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from accelmap.arch.load import _read_yaml, load_arch
+from accelmap.arch.load import read_yaml, load_arch
 from accelmap.arch.spec import Arch
 from accelmap.arch.timeloop_import import arch_from_timeloop, is_timeloop_arch
 from accelmap.errors import ArchError, MappingError
@@ -139,9 +139,9 @@ def _arch(source: Arch | str | Path, ert: str | Path | None, pricing: str, bandw
     if isinstance(source, Arch):
         return source
     path = Path(source)
-    doc = _read_yaml(path, str(source)) if path.is_file() else None
+    doc = read_yaml(path, str(source)) if path.is_file() else None
     if is_timeloop_arch(doc):
-        ert_doc = _read_yaml(Path(ert), str(ert)) if ert is not None else None
+        ert_doc = read_yaml(Path(ert), str(ert)) if ert is not None else None
         return arch_from_timeloop(doc, ert_doc, name=path.stem, source=str(source), pricing=pricing,
                                   bandwidth_unit=bandwidth_unit)
     if ert is not None:
