@@ -114,7 +114,7 @@ class CompiledModel:
         """The backend's Schedule of this compilation (checked, buffers planned, costs predicted)."""
         from accelmap.backend import LayerStatus, build_schedule
 
-        statuses = {name: LayerStatus(r.status, r.gap) for name, r in self.results.items()}
+        statuses = {name: LayerStatus(r.status, r.gap, r.canonical) for name, r in self.results.items()}
         return build_schedule(self.graph, self.arch, {n: r.mapping for n, r in self.results.items()},
                               statuses, self.model_path)
 

@@ -39,11 +39,13 @@ class LayerStatus:
     """How a layer's mapping was found: a solver status (OPTIMAL, FEASIBLE, ...) or RANDOM / GIVEN.
 
     `gap` is the solver's relative optimality gap (0 when proved optimal,
-    None when no bound is known).
+    None when no bound is known); `canonical` says the mapping is the
+    canonical one among equal-cost optima, so every compile returns it.
     """
 
     status: str = "GIVEN"
     gap: float | None = None
+    canonical: bool = False
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,7 @@ def layer_to_json(plan: LayerPlan) -> dict[str, Any]:
         "cost": plan.cost,
         "status": plan.status.status,
         "gap": plan.status.gap,
+        "canonical": plan.status.canonical,
         "files": to_json(plan.files),
     }
 
@@ -190,7 +193,7 @@ def layer_from_json(doc: dict[str, Any]) -> LayerPlan:
         mapping=mapping_from_dict(doc["mapping"]),
         buffers=tuple(from_json(BufferEntry, entry) for entry in doc["buffers"]),
         cost=doc["cost"],
-        status=LayerStatus(doc["status"], doc["gap"]),
+        status=LayerStatus(doc["status"], doc["gap"], bool(doc.get("canonical", False))),
         files=from_json(LayerFiles, doc["files"]),
     )
 

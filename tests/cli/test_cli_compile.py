@@ -86,6 +86,13 @@ def test_recompile_hits_cache(compiled, capsys):
     proved = sum(plan.status.status == "OPTIMAL" for plan in api.load_compiled(out).layers)
     assert code == 0 and doc["unique_workloads"] == 2
     assert doc["cache_hits"] == proved  # only OPTIMAL results are cached
+    again = {plan.name: plan for plan in api.load_compiled(root / "again").layers}
+    plans = api.load_compiled(out).layers
+    assert any(plan.status.canonical for plan in plans)
+    for plan in plans:
+        if plan.status.canonical:          # a proved, tie-broken layer: every compile returns its mapping
+            assert plan.status.status == "OPTIMAL"
+            assert again[plan.name].mapping == plan.mapping and again[plan.name].status.canonical
 
 
 def test_unknown_arch_is_bad_input(compiled, capsys):
