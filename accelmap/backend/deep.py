@@ -35,6 +35,7 @@ from math import prod
 import numpy as np
 
 from accelmap.arch.spec import Arch
+from accelmap.backend.executor import padded_workload
 from accelmap.backend.nest import NestLoop, inside, nest_loops, tensor_box
 from accelmap.ir.workload import DIMS, TENSORS, Workload
 from accelmap.mapper.mapping import Mapping
@@ -99,12 +100,6 @@ class _Buffer:
     data: dict[Coord, float]
 
 
-def padded_workload(workload: Workload, mapping: Mapping) -> Workload:
-    """The workload with the mapping's padded bounds (the nest the mapping really iterates)."""
-    bounds = mapping.bounds(workload.dims)
-    return Workload(tuple((d, bounds[d]) for d in DIMS), workload.stride, workload.dilation, workload.kind)
-
-
 def _coords(box: Box):
     return product(*(range(a, b) for a, b in box))
 
@@ -132,7 +127,7 @@ class _Sim:
 
     def __init__(self, workload: Workload, arch: Arch, mapping: Mapping, i_canon: np.ndarray,
                  w_canon: np.ndarray):
-        self.wl = padded_workload(workload, mapping)
+        self.wl = padded_workload(workload, mapping.bounds(workload.dims))
         self.real = workload
         self.arch = arch
         loops = nest_loops(mapping, arch)

@@ -1,6 +1,6 @@
 """The functional executor: runs an OUTDIR, and only an OUTDIR (DESIGN rule 2).
 
-Host ops run through the IR's host kernels; each mapped layer runs its
+Host ops run through the IR's interpreter and host kernels; each mapped layer runs its
 command stream against simulated memories (`stream.StreamRunner`), which
 counts the words it moves across the DRAM boundary so that they can be held
 against the cost model's prediction stored beside them (DESIGN rule 3).
@@ -16,7 +16,7 @@ from accelmap.backend.load import load_schedule
 from accelmap.backend.schedule import LayerPlan, Schedule
 from accelmap.backend.stream import StreamRunner, TensorCounts
 from accelmap.ir.graph import Node
-from accelmap.ir.host import run_host_op
+from accelmap.ir.interpreter import run_graph
 from accelmap.ir.kernels import apply_post_ops
 from accelmap.ir.workload import DIMS, Workload
 
@@ -45,25 +45,15 @@ def execute(out_dir: str | Path, feeds: dict[str, np.ndarray]) -> ExecResult:
 
 def run_schedule(out_dir: Path, schedule: Schedule, feeds: dict[str, np.ndarray]) -> ExecResult:
     """Run `schedule`, loaded from `out_dir` by `load_schedule`, whose command streams it reads."""
-    graph = schedule.graph
-    missing = [name for name in graph.inputs if name not in feeds]
-    if missing:
-        raise KeyError(f"missing graph inputs: {', '.join(missing)}")
-    env: dict[str, np.ndarray] = dict(graph.constants)
-    for name in graph.inputs:
-        env[name] = np.asarray(feeds[name], dtype=graph.tensors[name].dtype)
-    layers = {}
-    for node in graph.nodes:
-        args = [env[t] if t else None for t in node.inputs]
-        if node.is_mapped:
-            output, counts = run_mapped(out_dir, schedule, schedule.layer(node.name), node, args[0], args[1])
-            layers[node.name] = LayerCounts(node.name, counts)
-            outs: tuple[np.ndarray, ...] = (output,)
-        else:
-            outs = run_host_op(node.op, args, node.attrs)
-        for name, value in zip(node.outputs, outs):
-            env[name] = np.asarray(value)
-    return ExecResult({name: env[name] for name in graph.outputs}, layers)
+    layers: dict[str, LayerCounts] = {}
+
+    def mapped(node: Node, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        output, counts = run_mapped(out_dir, schedule, schedule.layer(node.name), node, x, w)
+        layers[node.name] = LayerCounts(node.name, counts)
+        return output
+
+    outputs = run_graph(schedule.graph, feeds, mapped)
+    return ExecResult(outputs, layers)
 
 
 def run_mapped(out_dir: Path, schedule: Schedule, plan: LayerPlan, node: Node, x: np.ndarray,

@@ -4,6 +4,8 @@ It defines what the IR means; the executor's results are checked against it.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from accelmap.ir.graph import Graph, Node
@@ -20,18 +22,29 @@ def run_layer(node: Node, x: np.ndarray, w: np.ndarray, constants: dict[str, np.
     return apply_post_ops(layout.from_output(o, wl), node.post_ops, constants)
 
 
-def run_graph(graph: Graph, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Run `graph` on `feeds` (graph input name -> array); returns its outputs by name."""
+LayerRunner = Callable[[Node, np.ndarray, np.ndarray], np.ndarray]
+"""Runs one mapped layer on its ONNX-shaped input and weights; returns the ONNX-shaped output."""
+
+
+def run_graph(graph: Graph, feeds: dict[str, np.ndarray], layer: LayerRunner | None = None) -> dict[str, np.ndarray]:
+    """Run `graph` on `feeds` (graph input name -> array); returns its outputs by name.
+
+    Mapped layers go through `layer` (default: `run_layer`, the reference
+    loop nest); host ops through the IR's host kernels.
+    """
     missing = [name for name in graph.inputs if name not in feeds]
     if missing:
         raise KeyError(f"missing graph inputs: {', '.join(missing)}")
+    if layer is None:
+        def layer(node: Node, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+            return run_layer(node, x, w, graph.constants)
     env: dict[str, np.ndarray] = dict(graph.constants)
     for name in graph.inputs:
         env[name] = np.asarray(feeds[name], dtype=graph.tensors[name].dtype)
     for node in graph.nodes:
         args = [env[t] if t else None for t in node.inputs]
         if node.is_mapped:
-            outs: tuple[np.ndarray, ...] = (run_layer(node, args[0], args[1], graph.constants),)
+            outs: tuple[np.ndarray, ...] = (layer(node, args[0], args[1]),)
         else:
             outs = run_host_op(node.op, args, node.attrs)
         for name, value in zip(node.outputs, outs):
