@@ -99,8 +99,7 @@ def canonical(f: Formulation, found: Mapping, *, energy: int, cycles: int | None
         for index, lo, hi in reversed(chunk):
             key += weight * (model.get_int_var_from_proto_index(index) - lo)
             weight *= hi - lo + 1
-        model.clear_objective()
-        model.minimize(key)
+        model.minimize(key)                 # replaces the previous step's objective
         model.clear_hints()
         if values is None:
             add_hint(f, model, found)
