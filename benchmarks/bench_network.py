@@ -14,13 +14,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable, TextIO
 
 from accelmap.api import load_model
 from accelmap.arch import load_arch
 from accelmap.mapper.network import Progress, SolveSettings, map_graph
 
 
-def _progress(stream) -> callable:
+def _progress(stream: TextIO) -> Callable[[Progress], None]:
+    """A progress callback that rewrites one status line on `stream`."""
     def report(p: Progress) -> None:
         stream.write(f"\r  {p.done}/{p.total} {p.layer[:40]:40s} {p.status:8s} {p.elapsed:7.1f} s")
         stream.flush()

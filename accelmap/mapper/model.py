@@ -198,7 +198,7 @@ def _traffic(ctx: _Context, arch: Arch, mapping: Mapping) -> _Flow:
     reads = {t: [0] * levels for t in TENSORS}
     updates = {t: [0] * levels for t in TENSORS}
     first_writes = {t: [0] * levels for t in TENSORS}
-    overwrites = [0] * levels                       # O only
+    overwrites = {t: [0] * levels for t in TENSORS}       # O only; W and I stay 0
     handed = _spatial_factor(ctx, spatial, "O", (True,) * len(arch.fanouts))   # O-irrelevant fanout factors
     for t in TENSORS:
         rel = ctx.relevant[t]
@@ -217,7 +217,7 @@ def _traffic(ctx: _Context, arch: Arch, mapping: Mapping) -> _Flow:
                 reads[t][i] += writeback
                 first_writes[t][i] = distinct * size * instances[i]
                 updates[t][parent] += send(t, writeback, parent, i, merge)
-                overwrites[parent] += fill * instances[i] // prod(handed[parent:i])
+                overwrites[t][parent] += fill * instances[i] // prod(handed[parent:i])
             elif t == "I" and jstar is not None and jstar[0] in _WINDOW:
                 fill = starts * (size + (advances - 1) * _window_words(ctx, tile[i], tile[jstar[2]], jstar))
             else:
@@ -233,8 +233,8 @@ def _traffic(ctx: _Context, arch: Arch, mapping: Mapping) -> _Flow:
     traffic = tuple(
         {t: Traffic(tile_words=words(t, tile[i], ctx.stride, ctx.dilation), instances=instances[i],
                     fills=fills[t][i], reads=reads[t][i], updates=updates[t][i],
-                    first_writes=first_writes[t][i], overwrites=overwrites[i] if t == "O" else 0,
-                    rmw=updates[t][i] - first_writes[t][i] - (overwrites[i] if t == "O" else 0))
+                    first_writes=first_writes[t][i], overwrites=overwrites[t][i],
+                    rmw=updates[t][i] - first_writes[t][i] - overwrites[t][i])
          for t in TENSORS if i == 0 or t in mapping.keep[i]}
         for i in range(levels))
     fanouts = tuple(

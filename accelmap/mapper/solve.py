@@ -88,6 +88,7 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
     f, covered, note = _formulate(workload, arch, objective, allow_padding)
     remaining = lambda: time_limit - (time.perf_counter() - start)  # noqa: E731
     # 3. Solve.
+    energy_proved = False                     # latency only: the least energy among its optima was proved
     if f is None:
         outcome, bound = Outcome("UNKNOWN", None, None, None, 0.0), None
     elif objective == "edp":
@@ -98,14 +99,17 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
                              cap=baseline[1], log=log)
         bound = outcome.bound
         if objective == "latency" and outcome.status == "OPTIMAL" and remaining() > 0.2:
-            outcome, tie = _least_energy_at(f, outcome, remaining, workers, log)
+            outcome, tie, energy_proved = _least_energy_at(f, outcome, remaining, workers, log)
             note = _join(note, tie)
     if not covered:
         bound = None                          # the solver's bound does not hold for padded mappings
     is_canonical = False
     if tie_break and covered and f is not None and outcome.status == "OPTIMAL" and outcome.mapping is not None:
-        outcome, is_canonical, tie = _canonical(f, objective, outcome, note, remaining, workers)
-        note = _join(note, tie)
+        if objective == "latency" and not energy_proved:
+            note = _join(note, "energy among latency optima not proved: another run may return another mapping")
+        else:
+            outcome, is_canonical, tie = _canonical(f, objective, outcome, remaining, workers)
+            note = _join(note, tie)
     # 4. Decode, re-score, check.
     mapping = outcome.mapping if outcome.mapping is not None else baseline[0]
     if mapping is None:
@@ -215,13 +219,11 @@ def _trivial_bound(workload: Workload, arch: Arch, objective: str) -> int:
     return {"energy": bounds.energy, "latency": bounds.cycles, "edp": bounds.energy * bounds.cycles}[objective]
 
 
-def _canonical(f: Formulation, objective: str, outcome: Outcome, note: str, remaining,
+def _canonical(f: Formulation, objective: str, outcome: Outcome, remaining,
                workers: int) -> tuple[Outcome, bool, str]:
     """The canonical mapping among those with the proved optimum's energy (and cycles, unless energy
     is the objective): (outcome with it, whether it is canonical, a note)."""
     cost = evaluate(f.nest.workload, f.nest.arch, outcome.mapping)
-    if objective == "latency" and "least energy among them" not in note:
-        return outcome, False, "energy among latency optima not proved: another run may return another mapping"
     found = canonical(f, outcome.mapping, energy=cost.energy, cycles=None if objective == "energy" else cost.cycles,
                       time_limit=remaining(), workers=workers)
     if found.mapping is None:
@@ -235,15 +237,17 @@ def _canonical(f: Formulation, objective: str, outcome: Outcome, note: str, rema
                     outcome.seconds + found.seconds, cost.energy, cost.cycles), True, "")
 
 
-def _least_energy_at(f: Formulation, best: Outcome, remaining, workers: int, log: bool) -> tuple[Outcome, str]:
-    """Among latency-optimal mappings, the least energy (a second, optional solve)."""
+def _least_energy_at(f: Formulation, best: Outcome, remaining, workers: int,
+                     log: bool) -> tuple[Outcome, str, bool]:
+    """Among latency-optimal mappings, the least energy (a second, optional solve): (outcome, note, proved)."""
     again = solve_once(f, "energy", time_limit=remaining(), workers=workers, hint=best.mapping,
                        cycles_cap=best.objective, log=log)
     if again.mapping is None or again.cycles != best.objective:
-        return best, ""
-    tie = "least energy among them" if again.status == "OPTIMAL" else "energy reduced among them"
-    return Outcome(best.status, again.mapping, best.objective, best.bound, best.seconds + again.seconds,
-                   again.energy, again.cycles), f"latency-optimal; {tie}"
+        return best, "", False
+    proved = again.status == "OPTIMAL"
+    tie = "least energy among them" if proved else "energy reduced among them"
+    return (Outcome(best.status, again.mapping, best.objective, best.bound, best.seconds + again.seconds,
+                    again.energy, again.cycles), f"latency-optimal; {tie}", proved)
 
 
 def _sweep_edp(f: Formulation, workload: Workload, arch: Arch, remaining, workers: int, hint: Mapping,
