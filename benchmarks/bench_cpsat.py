@@ -103,7 +103,7 @@ def _one(model: str, arch: Arch, objective: str, index: int, nodes, time_limit: 
     start = time.perf_counter()
     try:
         result = map_workload(workload, arch, objective, time_limit=time_limit, workers=workers,
-                              tie_break=tie_break)
+                              tie_break=tie_break, count=True)
     except InfeasibleLayer as err:
         return Row(model, arch.name, objective, f"#{index} {nodes[0].name}", len(nodes), workload.describe(),
                    "INFEASIBLE", time.perf_counter() - start, None, None, None, analytic, None, {}, str(err))

@@ -1,8 +1,9 @@
 """`map_workload`: the proved-best mapping of one layer, re-scored by the cost model.
 
-The pipeline, one step per line below: a random-search baseline (hint and
-first incumbent), the CP-SAT formulation of the whole mapspace
-(`cpsat.build`), the solve for the objective, then the answer decoded,
+The pipeline, one step per line below: optionally a random-search baseline
+(hint and first incumbent; it needs the mapspace counted, seconds on big
+layers, and CP-SAT's proofs barely use it), the CP-SAT formulation of the
+whole mapspace (`cpsat.build`), the solve for the objective, then the answer decoded,
 re-scored with `model.evaluate` and checked with `validity.check_mapping`;
 the solver's objective must equal the model's score (DESIGN rule 1).
 
@@ -67,23 +68,26 @@ class MapResult:
 
 def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, time_limit: float = 30.0,
                  workers: int = 2, hint: Mapping | None = None, allow_padding: bool = False,
-                 tie_break: bool = True, log: bool = False) -> MapResult:
+                 tie_break: bool = True, count: bool = False, log: bool = False) -> MapResult:
     """Map `workload` on `arch` minimising `objective`; raise `InfeasibleLayer` when nothing fits.
 
     With `tie_break`, a proved optimum is replaced by the canonical mapping
     of the same cost (`tiebreak.canonical`), within the same time limit.
+    With `count`, the mapspace is counted exactly and `HINT_SAMPLES` uniform
+    random mappings scored first: `mapspace_size` and `baseline` are filled
+    and the best hints the solver. Without it the random search runs only
+    when the solver returns no mapping in time (its best is then reported).
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; objectives are {', '.join(OBJECTIVES)}")
     start = time.perf_counter()
-    # 1. Baseline: uniform random mappings (also proves the mapspace non-empty, or explains why it is empty).
-    baseline = _baseline(workload, arch, objective)
-    if baseline is None and not allow_padding:
+    # 1. Baseline, when asked: uniform random mappings (an empty unpadded mapspace is explained at once).
+    baseline = _baseline(workload, arch, objective) if count else None
+    if count and baseline is None and not allow_padding:
         raise _explain_infeasible(workload, arch, allow_padding)
-    if baseline is None:                      # only padded mappings can fit: CP-SAT decides, unhinted
-        baseline = (None, None, 0)
-    size, size_note = _mapspace_size(workload, arch, allow_padding, baseline[2])
-    hint = hint or baseline[0]
+    size, size_note = (_mapspace_size(workload, arch, allow_padding, baseline[2] if baseline else 0) if count
+                       else (None, "not counted (count=False)"))
+    hint = hint or (baseline[0] if baseline else None)
     # 2. The formulation of the whole mapspace (padding left out, and said so, when its tables are too big).
     f, covered, note = _formulate(workload, arch, objective, allow_padding)
     remaining = lambda: time_limit - (time.perf_counter() - start)  # noqa: E731
@@ -92,11 +96,12 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
     if f is None:
         outcome, bound = Outcome("UNKNOWN", None, None, None, 0.0), None
     elif objective == "edp":
-        outcome, bound, sweep = _sweep_edp(f, workload, arch, remaining, workers, hint, baseline, log)
+        known = [m for m in (hint, baseline[0] if baseline else None) if m is not None]
+        outcome, bound, sweep = _sweep_edp(f, workload, arch, remaining, workers, known, log)
         note = _join(note, sweep)
     else:
         outcome = solve_once(f, objective, time_limit=remaining(), workers=workers, hint=hint,
-                             cap=baseline[1], log=log)
+                             cap=baseline[1] if baseline else None, log=log)
         bound = outcome.bound
         if objective == "latency" and outcome.status == "OPTIMAL" and remaining() > 0.2:
             outcome, tie, energy_proved = _least_energy_at(f, outcome, remaining, workers, log)
@@ -111,10 +116,12 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
             outcome, is_canonical, tie = _canonical(f, objective, outcome, remaining, workers)
             note = _join(note, tie)
     # 4. Decode, re-score, check.
-    mapping = outcome.mapping if outcome.mapping is not None else baseline[0]
+    if outcome.mapping is None and outcome.status == "INFEASIBLE":
+        raise _explain_infeasible(workload, arch, allow_padding)
+    if outcome.mapping is None and baseline is None:
+        baseline = _baseline(workload, arch, objective)
+    mapping = outcome.mapping if outcome.mapping is not None else baseline[0] if baseline else None
     if mapping is None:
-        if outcome.status == "INFEASIBLE":
-            raise _explain_infeasible(workload, arch, allow_padding)
         raise InfeasibleLayer(f"no mapping of {workload.describe()} on arch '{arch.name}' was found within "
                               f"{time_limit:g} s (none fits without padding); raise the time limit")
     cost = evaluate(workload, arch, mapping)
@@ -127,7 +134,7 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
                              f"({objective}, {workload.describe()} on {arch.name})")
     bound = max(bound or 0, _trivial_bound(workload, arch, objective))
     if outcome.mapping is None:
-        note = _join(note, "the solver found no solution in time; the baseline is reported")
+        note = _join(note, "the solver found no solution in time; the best of random mappings is reported")
     status = "OPTIMAL" if bound >= value else "FEASIBLE"
     if status == "FEASIBLE":
         note = _join(note, "not proved optimal: another run may return a different mapping")
@@ -138,7 +145,8 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
                      bound=min(bound, value), gap=(value - min(bound, value)) / value if value else 0.0,
                      wall_time=time.perf_counter() - start, solver_time=outcome.seconds,
                      variables=variables, constraints=constraints, mapspace_size=size,
-                     mapspace_note=size_note, baseline=baseline[1], note=note, canonical=is_canonical)
+                     mapspace_note=size_note, baseline=baseline[1] if baseline else None, note=note,
+                     canonical=is_canonical)
 
 
 def rescore(workload: Workload, arch: Arch, mapping: Mapping, objective: str, doc: dict) -> MapResult:
@@ -201,7 +209,7 @@ def _formulate(workload: Workload, arch: Arch, objective: str,
         return build(workload, arch, cycles=objective != "energy", allow_padding=allow_padding), True, ""
     except OverflowError as err:
         if not allow_padding:
-            return None, False, f"formulation too large ({err}); the baseline is reported"
+            return None, False, f"formulation too large ({err}); the best of random mappings is reported"
         reason = f"padded bounds not covered, their tables are too large ({err})"
     try:
         return build(workload, arch, cycles=objective != "energy"), False, reason
@@ -250,8 +258,8 @@ def _least_energy_at(f: Formulation, best: Outcome, remaining, workers: int,
                     again.energy, again.cycles), f"latency-optimal; {tie}", proved)
 
 
-def _sweep_edp(f: Formulation, workload: Workload, arch: Arch, remaining, workers: int, hint: Mapping,
-               baseline: tuple[Mapping, int, int], log: bool) -> tuple[Outcome, int, str]:
+def _sweep_edp(f: Formulation, workload: Workload, arch: Arch, remaining, workers: int, known: list[Mapping],
+               log: bool) -> tuple[Outcome, int, str]:
     """Least EDP by exact sub-problems "least energy with cycles <= tau".
 
     Invariant: every mapping with cycles > tau has EDP >= the incumbent. A
@@ -259,7 +267,7 @@ def _sweep_edp(f: Formulation, workload: Workload, arch: Arch, remaining, worker
     and below what the incumbent allows; an infeasible one ends the sweep.
     """
     seconds = 0.0
-    known = [m for m in (hint, baseline[0]) if m is not None]
+    hint = known[0] if known else None
     best = min(((_edp(workload, arch, m), m) for m in known), key=lambda x: x[0], default=(1 << 126, None))
     fastest = solve_once(f, "latency", time_limit=remaining() / 3, workers=workers, hint=hint, log=log)
     seconds += fastest.seconds
@@ -278,7 +286,8 @@ def _sweep_edp(f: Formulation, workload: Workload, arch: Arch, remaining, worker
         if remaining() <= 0.05:
             break
         step = solve_once(f, "energy", time_limit=remaining(), workers=workers, hint=best[1],
-                          cycles_cap=tau, cap=(best[0] - 1) // max(1, t_min), log=log)
+                          cycles_cap=tau, cap=None if best[1] is None else (best[0] - 1) // max(1, t_min),
+                          log=log)
         seconds += step.seconds
         steps += 1
         if step.status == "INFEASIBLE":

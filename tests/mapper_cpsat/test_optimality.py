@@ -30,7 +30,7 @@ SLOW = workloads(seed=7, count=40, archs=[small_arch(a) for a in ARCHS], max_siz
 def check_all_objectives(workload, arch):
     size, best = exhaustive_optima(workload, arch)
     for objective in OBJECTIVES:
-        result = map_workload(workload, arch, objective, time_limit=60.0, workers=2)
+        result = map_workload(workload, arch, objective, time_limit=60.0, workers=2, count=True)
         where = f"{objective} {workload.describe()} on {arch.name}"
         assert result.status == "OPTIMAL", where
         assert result.objective == best[objective] == result.bound, where

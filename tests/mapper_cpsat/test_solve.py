@@ -20,7 +20,7 @@ from .archs import EYERISS_LIKE, small_arch
 def test_resnet50_pointwise_layer_is_proved_optimal_on_eyeriss():
     workload = make_workload(k=64, c=64, p=56, q=56)
     arch = load_arch("eyeriss")
-    result = map_workload(workload, arch, "energy", time_limit=60.0)
+    result = map_workload(workload, arch, "energy", time_limit=60.0, count=True)
     assert isinstance(result, MapResult)
     assert result.status == "OPTIMAL" and result.gap == 0.0
     assert result.objective == result.bound == evaluate(workload, arch, result.mapping).energy
@@ -58,7 +58,7 @@ def test_padding_is_searched_and_proved_on_a_small_case():
     workload = make_workload(k=3, c=5, p=3)
     best = min(score(evaluate(workload, arch, m), "latency")
                for m in Mapspace(workload, arch, allow_padding=True).enumerate())
-    result = map_workload(workload, arch, "latency", time_limit=30.0, allow_padding=True)
+    result = map_workload(workload, arch, "latency", time_limit=30.0, allow_padding=True, count=True)
     assert result.status == "OPTIMAL" and result.objective == best
     assert result.mapspace_size == Mapspace(workload, arch, allow_padding=True).size()
     assert check_mapping(workload, arch, result.mapping) == []
