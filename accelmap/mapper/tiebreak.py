@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from accelmap.mapper.cpsat import Formulation, add_hint, decode
+from accelmap.mapper.cpsat import Formulation, add_hint, decode, new_solver
 from accelmap.mapper.mapping import Mapping
 
 RADIX_LIMIT = 1 << 50
@@ -83,12 +83,7 @@ def canonical(f: Formulation, found: Mapping, *, energy: int, cycles: int | None
         bounds = list(proto.variables[index].domain)
         if bounds[0] != bounds[-1]:
             domains.append((index, bounds[0], bounds[-1]))
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = workers
-    if workers == 2:
-        solver.parameters.subsolvers.extend(["default_lp", "quick_restart"])   # as cpsat.solve_once
-    solver.parameters.relative_gap_limit = 0.0
-    solver.parameters.absolute_gap_limit = 0.0
+    solver = new_solver(workers, time_limit)
     steps = 0
     values: dict[int, int] | None = None
     for chunk in chunks(domains) or [[]]:
