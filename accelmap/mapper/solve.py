@@ -262,39 +262,41 @@ def _sweep_edp(f: Formulation, workload: Workload, arch: Arch, remaining, worker
                log: bool) -> tuple[Outcome, int, str]:
     """Least EDP by exact sub-problems "least energy with cycles <= tau".
 
-    Invariant: every mapping with cycles > tau has EDP >= the incumbent. A
-    proved sub-problem (least energy E_k at cycles T_k) moves tau below T_k
-    and below what the incumbent allows; an infeasible one ends the sweep.
+    Mappings are ranked by (EDP, energy): among EDP optima the least energy
+    wins, so a proved result is one (energy, cycles) point whatever the
+    hint, and the tie-break makes its mapping unique. Invariant: every
+    mapping with cycles > tau ranks at or below the incumbent. A proved
+    sub-problem (least energy E_k at cycles T_k) moves tau below T_k and to
+    what the incumbent allows; an infeasible one ends the sweep.
     """
     seconds = 0.0
     hint = known[0] if known else None
-    best = min(((_edp(workload, arch, m), m) for m in known), key=lambda x: x[0], default=(1 << 126, None))
+    best = min((_edp_rank(workload, arch, m) for m in known), key=_rank, default=(1 << 126, 0, None))
     fastest = solve_once(f, "latency", time_limit=remaining() / 3, workers=workers, hint=hint, log=log)
     seconds += fastest.seconds
     t_min = max(fastest.bound or 0, _trivial_bound(workload, arch, "latency"))
     if fastest.mapping is not None:
-        best = min(best, (_edp(workload, arch, fastest.mapping), fastest.mapping), key=lambda x: x[0])
+        best = min(best, _edp_rank(workload, arch, fastest.mapping), key=_rank)
     e_low = max(1, _trivial_bound(workload, arch, "energy"))
     tau = bounds_of(f.cycles)[1]
     steps = 0
     proved = False
     while True:
-        tau = min(tau, (best[0] - 1) // e_low)
+        tau = min(tau, best[0] // e_low)      # beyond it EDP > the incumbent's
         if tau < t_min:
             proved = True
             break
         if remaining() <= 0.05:
             break
-        step = solve_once(f, "energy", time_limit=remaining(), workers=workers, hint=best[1],
-                          cycles_cap=tau, cap=None if best[1] is None else (best[0] - 1) // max(1, t_min),
-                          log=log)
+        step = solve_once(f, "energy", time_limit=remaining(), workers=workers, hint=best[2],
+                          cycles_cap=tau, cap=None if best[2] is None else best[0] // max(1, t_min), log=log)
         seconds += step.seconds
         steps += 1
         if step.status == "INFEASIBLE":
             proved = True
             break
         if step.mapping is not None:
-            best = min(best, (_edp(workload, arch, step.mapping), step.mapping), key=lambda x: x[0])
+            best = min(best, _edp_rank(workload, arch, step.mapping), key=_rank)
         if step.status != "OPTIMAL":
             if step.bound is not None:
                 e_low = max(e_low, step.bound)
@@ -302,12 +304,18 @@ def _sweep_edp(f: Formulation, workload: Workload, arch: Arch, remaining, worker
         e_low = max(e_low, step.objective)
         tau = step.cycles - 1
     bound = best[0] if proved else min(best[0], e_low * t_min)
-    outcome = Outcome("OPTIMAL" if proved else "FEASIBLE", best[1], best[0], bound, seconds)
+    outcome = Outcome("OPTIMAL" if proved else "FEASIBLE", best[2], best[0], bound, seconds)
     return outcome, bound, f"EDP by {steps} energy sub-problem(s) over cycle caps, min cycles {t_min}"
 
 
-def _edp(workload: Workload, arch: Arch, mapping: Mapping) -> int:
-    return score(evaluate(workload, arch, mapping), "edp")
+def _rank(entry: tuple[int, int, Mapping | None]) -> tuple[int, int]:
+    return entry[0], entry[1]
+
+
+def _edp_rank(workload: Workload, arch: Arch, mapping: Mapping) -> tuple[int, int, Mapping]:
+    """(EDP, energy, mapping): the sweep's order, least EDP first, then least energy."""
+    cost = evaluate(workload, arch, mapping)
+    return score(cost, "edp"), cost.energy, mapping
 
 
 def _explain_infeasible(workload: Workload, arch: Arch, allow_padding: bool) -> InfeasibleLayer:

@@ -40,15 +40,19 @@ def workloads(seed: int, count: int, archs: list[Arch], max_size: int) -> list[W
     return found
 
 
-def exhaustive_optima(workload: Workload, arch: Arch) -> tuple[int, dict[str, int]]:
-    """(mapspace size, the least score per objective) over every mapping of the mapspace."""
-    best: dict[str, int] = {}
+def exhaustive_optima(workload: Workload, arch: Arch) -> tuple[int, dict[str, tuple[int, int]]]:
+    """(mapspace size, per objective the least (score, energy)) over every mapping of the mapspace.
+
+    The energy is the least among the mappings with the least score: the
+    mapper's second criterion for latency and EDP.
+    """
+    best: dict[str, tuple[int, int]] = {}
     count = 0
     for mapping in Mapspace(workload, arch).enumerate():
         cost = evaluate(workload, arch, mapping)
         count += 1
         for objective in OBJECTIVES:
-            value = score(cost, objective)
+            value = (score(cost, objective), cost.energy)
             if objective not in best or value < best[objective]:
                 best[objective] = value
     return count, best
