@@ -6,8 +6,8 @@ a dim's factor at a slot is fixed by a constraint, forced to 1 (a residual
 factor "0" elsewhere, an axis that does not allow it, a one-wide axis), or
 free.
 
-Padding (`allow_padding`): a dim's bound may be raised up to
-`max_padded_bound`. Candidates that can never be strictly better are
+Padding (`allow_padding`): a dim's bound may be raised to one of its
+`padded_bounds`. Candidates that can never be strictly better are
 dropped before the model is built, by a dominance argument that holds for
 every objective: all traffic counts, tile sizes and cycle counts are
 products of loop factors that never decrease when one factor grows (see
@@ -25,7 +25,7 @@ from math import prod
 from accelmap.arch.spec import Arch
 from accelmap.ir.workload import DIMS, TENSORS, Workload
 from accelmap.mapper.cpsat_terms import Slot, prime_exponents
-from accelmap.mapper.validity import fixed_factors, max_padded_bound
+from accelmap.mapper.validity import fixed_factors, padded_bounds
 
 DOMINANCE_BUDGET = 20_000
 """Split checks spent per dim on padding dominance before keeping the remaining candidates as they are."""
@@ -95,7 +95,7 @@ def build_nest(workload: Workload, arch: Arch, allow_padding: bool) -> Nest:
     caps = {("X", j): f.x for j, f in enumerate(arch.fanouts)}
     caps.update({("Y", j): f.y for j, f in enumerate(arch.fanouts)})
     bounds = workload.dims
-    wanted = {d: tuple(range(b, max_padded_bound(b) + 1)) if allow_padding else (b,) for d, b in bounds.items()}
+    wanted = {d: padded_bounds(b) if allow_padding else (b,) for d, b in bounds.items()}
     active = [d for d in DIMS if max(wanted[d]) > 1]
     fixed = _fixed(arch, places, active, caps)
     targets, dropped = {}, {}

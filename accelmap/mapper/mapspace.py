@@ -4,8 +4,8 @@ One module shared by everything that searches (Timeloop's mapspace: a
 product of sub-spaces, here made exact). A point is a `Mapping` that passes
 `validity.check_mapping`:
 
-- factors: each dim's bound (or, with `allow_padding`, any padded bound up to
-  `max_padded_bound`) split over the *slots* of the nest, outermost first:
+- factors: each dim's bound (or, with `allow_padding`, any of its
+  `padded_bounds`) split over the *slots* of the nest, outermost first:
   level 0 temporal, fanout-below-0 X, Y, level 1 temporal, ..., subject to
   axis sizes, the dims each axis allows and the constraints' fixed factors;
 - orders: every order of the loops (factor > 1) at each temporal level that
@@ -37,7 +37,7 @@ from math import factorial, prod
 from accelmap.arch.spec import Arch
 from accelmap.ir.workload import DIMS, TENSORS, Workload
 from accelmap.mapper.mapping import Loop, Mapping, SpatialLoops
-from accelmap.mapper.validity import fixed_factors, level_capacity_problems, max_padded_bound, words
+from accelmap.mapper.validity import fixed_factors, level_capacity_problems, padded_bounds, words
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,7 @@ class Mapspace:
         self.arch = arch
         self.allow_padding = allow_padding
         bounds = workload.dims
-        targets = {d: tuple(range(b, max_padded_bound(b) + 1)) if allow_padding else (b,)
-                   for d, b in bounds.items()}
+        targets = {d: padded_bounds(b) if allow_padding else (b,) for d, b in bounds.items()}
         self._active = tuple(d for d in DIMS if max(targets[d]) > 1)
         self._targets = list(product(*(targets[d] for d in self._active)))
         self._keep_options = [self._keep_candidates(i) for i in range(len(arch.levels))]

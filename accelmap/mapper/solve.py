@@ -28,7 +28,7 @@ from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import OBJECTIVES, Cost, evaluate, lower_bounds, score
 from accelmap.mapper.search_random import random_search
 from accelmap.mapper.tiebreak import canonical
-from accelmap.mapper.validity import check_mapping, max_padded_bound
+from accelmap.mapper.validity import check_mapping, padded_bounds
 
 HINT_SAMPLES = 300
 """Random mappings scored for the hint (after the mapspace is counted, which the sampler needs)."""
@@ -196,7 +196,7 @@ def _mapspace_size(workload: Workload, arch: Arch, allow_padding: bool, unpadded
         return unpadded, "exact count (Mapspace.size)"
     combos = 1
     for _, b in workload.bounds:
-        combos *= max_padded_bound(b) - b + 1
+        combos *= len(padded_bounds(b))
     if combos > PADDED_COUNT_LIMIT[0] or unpadded > PADDED_COUNT_LIMIT[1]:
         return None, f"with padding: {combos} bound combinations, too costly to count"
     return Mapspace(workload, arch, allow_padding=True).size(), "exact count with padding (Mapspace.size)"

@@ -44,6 +44,25 @@ def max_padded_bound(bound: int) -> int:
     return bound if bound == 1 else bound + max(1, bound // 8)
 
 
+def padded_bounds(bound: int) -> tuple[int, ...]:
+    """The bound, then the values it may be padded to: the 5-smooth ones (no prime factor above 5) up to
+    `max_padded_bound`.
+
+    Padding pays only through a better factorisation (a tile or an axis
+    that divides evenly); the smooth values have the most ways to split.
+    Keeping only them keeps the solver's prime set small ({2, 3, 5} and
+    the bound's own): every value in the range would bring its own primes.
+    """
+    return (bound, *(n for n in range(bound + 1, max_padded_bound(bound) + 1) if _smooth(n)))
+
+
+def _smooth(n: int) -> bool:
+    for p in (2, 3, 5):
+        while n % p == 0:
+            n //= p
+    return n == 1
+
+
 def fixed_factors(arch: Arch) -> dict[Slot, dict[str, int]]:
     """The factors the arch's constraints fix, per slot; a temporal 0 means "the whole remaining bound"."""
     fixed: dict[Slot, dict[str, int]] = {}
@@ -103,7 +122,7 @@ def _shape_problems(arch: Arch, mapping: Mapping) -> list[str]:
 
 
 def _padding_problems(workload: Workload, mapping: Mapping) -> list[str]:
-    """Padded bounds name real dims, once each, above the bound and within `max_padded_bound`."""
+    """Padded bounds name real dims, once each, and are among the bound's `padded_bounds`."""
     problems = []
     seen = set()
     for dim, padded in mapping.padded:
@@ -112,9 +131,9 @@ def _padding_problems(workload: Workload, mapping: Mapping) -> list[str]:
             continue
         seen.add(dim)
         bound = workload.bound(dim)
-        if not bound < padded <= max_padded_bound(bound):
-            problems.append(f"padded: {dim} padded to {padded}, allowed {bound + 1}.."
-                            f"{max_padded_bound(bound)} (bound {bound})")
+        if padded == bound or padded not in padded_bounds(bound):
+            allowed = ", ".join(map(str, padded_bounds(bound)[1:])) or "none"
+            problems.append(f"padded: {dim} padded to {padded}, allowed {allowed} (bound {bound})")
     return problems
 
 

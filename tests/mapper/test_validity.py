@@ -6,7 +6,7 @@ from dataclasses import replace
 from accelmap.arch.spec import FanoutConstraint, LevelConstraint
 from accelmap.ir.workload import make_workload
 from accelmap.mapper.mapping import Mapping
-from accelmap.mapper.validity import check_mapping, max_padded_bound
+from accelmap.mapper.validity import check_mapping, max_padded_bound, padded_bounds
 
 from .archs import partitioned, three_level, two_fanouts
 from .test_model import mapping
@@ -38,12 +38,15 @@ def test_coverage():
 
 def test_padding_limits():
     assert max_padded_bound(1) == 1 and max_padded_bound(7) == 8 and max_padded_bound(64) == 72
+    assert padded_bounds(1) == (1,) and padded_bounds(7) == (7, 8) and padded_bounds(13) == (13,)
+    assert padded_bounds(56) == (56, 60) and padded_bounds(197) == (197, 200, 216)
+    assert padded_bounds(1000) == (1000, 1024, 1080, 1125)
     padded = replace(mapping(["K2", "P2", "C2 R4"], [("K2", "P2")], ["WIO", "WIO", ""]), padded=(("R", 4),))
     assert problems(padded) == []
     too_far = replace(mapping(["K2", "P2", "C2 R5"], [("K2", "P2")], ["WIO", "WIO", ""]), padded=(("R", 5),))
-    assert problems(too_far) == ["padded: R padded to 5, allowed 4..4 (bound 3)"]
+    assert problems(too_far) == ["padded: R padded to 5, allowed 4 (bound 3)"]
     not_padded = replace(GOOD, padded=(("R", 3), ("X", 2)))
-    assert problems(not_padded) == ["padded: R padded to 3, allowed 4..4 (bound 3)",
+    assert problems(not_padded) == ["padded: R padded to 3, allowed 4 (bound 3)",
                                     "padded: 'X' is not a dim or is listed twice"]
 
 
