@@ -15,7 +15,7 @@ possible; the bound reported is one that holds for every mapping.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from accelmap.arch.spec import Arch
 from accelmap.errors import InfeasibleLayer
@@ -77,6 +77,9 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
     random mappings scored first: `mapspace_size` and `baseline` are filled
     and the best hints the solver. Without it the random search runs only
     when the solver returns no mapping in time (its best is then reported).
+    With `allow_padding`, the unpadded optimum is found first; the padded
+    mapspace is then searched, in the time left, for a mapping at least as
+    good, so padding never makes the answer worse (`padded_search`).
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; objectives are {', '.join(OBJECTIVES)}")
@@ -88,6 +91,10 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
     size, size_note = (_mapspace_size(workload, arch, allow_padding, baseline[2] if baseline else 0) if count
                        else (None, "not counted (count=False)"))
     hint = hint or (baseline[0] if baseline else None)
+    cap = baseline[1] if baseline else None
+    plain = _unpadded_first(workload, arch, objective, time_limit, workers, hint, log) if allow_padding else None
+    if plain is not None:
+        hint, cap = plain.mapping, min(cap or plain.objective, plain.objective)
     # 2. The formulation of the whole mapspace (padding left out, and said so, when its tables are too big).
     f, covered, note = _formulate(workload, arch, objective, allow_padding)
     remaining = lambda: time_limit - (time.perf_counter() - start)  # noqa: E731
@@ -101,13 +108,16 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
         note = _join(note, sweep)
     else:
         outcome = solve_once(f, objective, time_limit=remaining(), workers=workers, hint=hint,
-                             cap=baseline[1] if baseline else None, log=log)
+                             cap=cap, log=log)
         bound = outcome.bound
         if objective == "latency" and outcome.status == "OPTIMAL" and remaining() > 0.2:
             outcome, tie, energy_proved = _least_energy_at(f, outcome, remaining, workers, log)
             note = _join(note, tie)
     if not covered:
         bound = None                          # the solver's bound does not hold for padded mappings
+    if plain is not None:
+        outcome, padding_note = _prefer_unpadded(workload, arch, objective, outcome, plain)
+        note = _join(note, padding_note)
     is_canonical = False
     if tie_break and covered and f is not None and outcome.status == "OPTIMAL" and outcome.mapping is not None:
         if objective == "latency" and not energy_proved:
@@ -133,7 +143,7 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
         raise AssertionError(f"solver objective {outcome.objective} != model score {value} "
                              f"({objective}, {workload.describe()} on {arch.name})")
     bound = max(bound or 0, _trivial_bound(workload, arch, objective))
-    if outcome.mapping is None:
+    if outcome.mapping is None and plain is None:
         note = _join(note, "the solver found no solution in time; the best of random mappings is reported")
     status = "OPTIMAL" if bound >= value else "FEASIBLE"
     if status == "FEASIBLE":
@@ -166,6 +176,30 @@ def rescore(workload: Workload, arch: Arch, mapping: Mapping, objective: str, do
 
 
 # -- steps ----------------------------------------------------------------------------------------
+
+def _prefer_unpadded(workload: Workload, arch: Arch, objective: str, outcome: Outcome,
+                     plain: MapResult) -> tuple[Outcome, str]:
+    """The padded search's answer only when strictly better than the unpadded best, by (objective, energy)."""
+    if outcome.mapping is not None:
+        cost = evaluate(workload, arch, outcome.mapping)
+        if (score(cost, objective), cost.energy) < (plain.objective, plain.cost.energy):
+            return outcome, "padding pays: cheaper than the unpadded best"
+    kept = replace(outcome, mapping=plain.mapping, objective=plain.objective, energy=plain.cost.energy,
+                   cycles=plain.cost.cycles)
+    if outcome.status == "OPTIMAL":
+        return kept, "no padded mapping is cheaper (proved)"
+    return kept, "no padded mapping cheaper than the unpadded best found in time"
+
+
+def _unpadded_first(workload: Workload, arch: Arch, objective: str, time_limit: float, workers: int,
+                    hint: Mapping | None, log: bool) -> MapResult | None:
+    """The unpadded mapspace's best (no tie-break: the padded search decides), None when nothing fits unpadded."""
+    try:
+        return map_workload(workload, arch, objective, time_limit=time_limit, workers=workers, hint=hint,
+                            tie_break=False, log=log)
+    except InfeasibleLayer:
+        return None
+
 
 def solve_once(f: Formulation, objective: str, **kwargs) -> Outcome:
     """`cpsat.solve_once`, with DESIGN rule 1 checked on every answer: the solver's energy and cycles

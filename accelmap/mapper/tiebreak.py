@@ -3,9 +3,10 @@
 CP-SAT's parallel workers may return any of several mappings with the
 proved optimal cost. `canonical` makes the choice unique: on the optimal
 face (the objective pinned to its proved value) it minimises the decision
-variables lexicographically, in the order the formulation created them
-(factor exponents per dim, slot and prime, then keep and loop-order
-literals). Each step minimises one chunk of them as a mixed-radix number
+variables lexicographically: padded-bound picks first (so an unpadded
+mapping wins a tie with a padded one), then in the order the formulation
+created them (factor exponents per dim, slot and prime, then keep and
+loop-order literals). Each step minimises one chunk of them as a mixed-radix number
 (injective, so the minimiser is unique) and fixes it. When every step is
 proved, the result depends only on the workload, the arch and the optimal
 value: not on the workers, the hint or the run.
@@ -35,17 +36,23 @@ class Canonical:
 
 
 def decision_indices(f: Formulation) -> list[int]:
-    """Proto indices of every variable the decoded mapping depends on, in creation order."""
+    """Proto indices of every variable the decoded mapping depends on: first the padded-bound picks
+    (each dim's largest candidate first, so unpadded, then less padded, wins), then the rest in
+    creation order."""
     dv = f.dv
+    picks = [dv.pick[d, b] for d, cands in f.nest.targets.items() for b in reversed(cands[1:])]
     literals = [*dv.e.values(), *dv.keep.values(), *dv.before.values(), *dv.group.values(),
                 *dv.inside.values(), *dv.jd.values()]
-    indices = set()
+    return [*_indices(picks), *sorted(set(_indices(literals)) - set(_indices(picks)))]
+
+
+def _indices(literals: list) -> list[int]:
+    """Proto variable indices of literals (constants skipped)."""
+    out = []
     for lit in literals:
-        if isinstance(lit, (bool, int)):
-            continue
-        index = lit.index
-        indices.add(index if index >= 0 else -index - 1)
-    return sorted(indices)
+        if not isinstance(lit, (bool, int)):
+            out.append(lit.index if lit.index >= 0 else -lit.index - 1)
+    return out
 
 
 def chunks(domains: list[tuple[int, int, int]]) -> list[list[tuple[int, int, int]]]:
