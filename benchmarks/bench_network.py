@@ -38,9 +38,11 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per unique layer (default 60)")
     parser.add_argument("--no-tie-break", action="store_true", help="skip the canonical tie-break")
+    parser.add_argument("--padding", action="store_true", help="also search padded bounds")
     args = parser.parse_args()
     arch = load_arch(args.arch)
-    settings = SolveSettings(args.objective, args.time_limit, tie_break=not args.no_tie_break)
+    settings = SolveSettings(args.objective, args.time_limit, allow_padding=args.padding,
+                             tie_break=not args.no_tie_break)
     rows = []
     for name in args.models.split(","):
         graph = load_model(name)
@@ -59,16 +61,17 @@ def main() -> None:
         canonical = sum(r.canonical for r in unique)
         slowest = max(r.wall_time for r in unique)
         same = all(warm.results[n].mapping == r.mapping for n, r in cold.results.items())
-        rows.append((name, cold.unique, len(cold.results), cold_s, warm_s, proved, canonical, warm.cache_hits,
-                     slowest, same))
+        padded = sum(bool(r.mapping.padded) for r in unique)
+        rows.append((name, cold.unique, len(cold.results), cold_s, warm_s, proved, canonical, padded,
+                     warm.cache_hits, slowest, same))
     print(f"\n{args.arch}, {args.objective}, {args.jobs} jobs, {args.time_limit:g} s per layer, "
-          f"tie-break {'off' if args.no_tie_break else 'on'}")
-    print("| network | unique / layers | cold s | warm s | cold / warm | proved | canonical | warm hits "
+          f"tie-break {'off' if args.no_tie_break else 'on'}, padding {'on' if args.padding else 'off'}")
+    print("| network | unique / layers | cold s | warm s | cold / warm | proved | canonical | padded | warm hits "
           "| slowest layer s | warm == cold |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for name, unique, layers, cold_s, warm_s, proved, canonical, hits, slowest, same in rows:
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, unique, layers, cold_s, warm_s, proved, canonical, padded, hits, slowest, same in rows:
         print(f"| {name} | {unique} / {layers} | {cold_s:.1f} | {warm_s:.2f} | {cold_s / warm_s:.0f}x | "
-              f"{proved}/{unique} | {canonical}/{unique} | {hits} | {slowest:.1f} | {same} |")
+              f"{proved}/{unique} | {canonical}/{unique} | {padded} | {hits} | {slowest:.1f} | {same} |")
 
 
 if __name__ == "__main__":
