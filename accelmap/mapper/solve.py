@@ -79,7 +79,8 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
     when the solver returns no mapping in time (its best is then reported).
     With `allow_padding`, the unpadded optimum is found first; the padded
     mapspace is then searched, in the time left, for a mapping at least as
-    good, so padding never makes the answer worse (`padded_search`).
+    good; a padded mapping replaces the unpadded one only when strictly
+    cheaper, so padding never makes the answer worse.
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; objectives are {', '.join(OBJECTIVES)}")
@@ -94,7 +95,7 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
     cap = baseline[1] if baseline else None
     plain = _unpadded_first(workload, arch, objective, time_limit, workers, hint, log) if allow_padding else None
     if plain is not None:
-        hint, cap = plain.mapping, min(cap or plain.objective, plain.objective)
+        hint, cap = plain.mapping, plain.objective
     # 2. The formulation of the whole mapspace (padding left out, and said so, when its tables are too big).
     f, covered, note = _formulate(workload, arch, objective, allow_padding)
     remaining = lambda: time_limit - (time.perf_counter() - start)  # noqa: E731
