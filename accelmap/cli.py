@@ -123,7 +123,8 @@ def _compile_parser(subs: argparse._SubParsersAction) -> None:
     search.add_argument("--jobs", type=int, default=None, help="worker processes (default: number of cores)")
     search.add_argument("--time-limit", type=float, default=30.0, help="seconds per unique layer (default: 30)")
     search.add_argument("--padding", action="store_true",
-                        help="also search padded bounds (7 -> 8) where the padded work costs less; slower to prove")
+                        help="also search padded bounds (7 -> 8, 56 -> 60), after the unpadded optimum; a padded "
+                             "mapping is kept only when cheaper; slow to prove on large layers")
     search.add_argument("--no-tie-break", action="store_true",
                         help="skip the canonical choice among equal-cost optima (faster; runs may then differ)")
     search.add_argument("--no-cache", action="store_true", help="ignore and do not fill the result cache")
