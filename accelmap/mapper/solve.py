@@ -91,7 +91,8 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
         raise ValueError(f"unknown objective {objective!r}; objectives are {', '.join(OBJECTIVES)}")
     start = time.perf_counter()
     # 1. Baseline, when asked: uniform random mappings (an empty unpadded mapspace is explained at once).
-    hinted = count or time_limit < HINT_BELOW_SECONDS
+    # With padding the unpadded solve below makes its own hint.
+    hinted = count or (time_limit < HINT_BELOW_SECONDS and not allow_padding)
     baseline = _baseline(workload, arch, objective) if hinted else None
     if hinted and baseline is None and not allow_padding:
         raise _explain_infeasible(workload, arch, allow_padding)

@@ -43,7 +43,7 @@ def decision_indices(f: Formulation) -> list[int]:
     picks = [dv.pick[d, b] for d, cands in f.nest.targets.items() for b in reversed(cands[1:])]
     literals = [*dv.e.values(), *dv.keep.values(), *dv.before.values(), *dv.group.values(),
                 *dv.inside.values(), *dv.jd.values()]
-    return [*_indices(picks), *sorted(set(_indices(literals)) - set(_indices(picks)))]
+    return [*_indices(picks), *sorted(set(_indices(literals)))]
 
 
 def _indices(literals: list) -> list[int]:

@@ -24,6 +24,7 @@ The tile geometry (`tiles`, `words`) and the capacity rule live here too:
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from math import prod
 
 from accelmap.arch.spec import Arch, Level
@@ -44,6 +45,7 @@ def max_padded_bound(bound: int) -> int:
     return bound if bound == 1 else bound + max(1, bound // 8)
 
 
+@lru_cache(maxsize=None)
 def padded_bounds(bound: int) -> tuple[int, ...]:
     """The bound, then the values it may be padded to: the 5-smooth ones (no prime factor above 5) up to
     `max_padded_bound`.
@@ -131,9 +133,10 @@ def _padding_problems(workload: Workload, mapping: Mapping) -> list[str]:
             continue
         seen.add(dim)
         bound = workload.bound(dim)
-        if padded == bound or padded not in padded_bounds(bound):
-            allowed = ", ".join(map(str, padded_bounds(bound)[1:])) or "none"
-            problems.append(f"padded: {dim} padded to {padded}, allowed {allowed} (bound {bound})")
+        allowed = padded_bounds(bound)[1:]
+        if padded not in allowed:
+            listed = ", ".join(map(str, allowed)) or "none"
+            problems.append(f"padded: {dim} padded to {padded}, allowed {listed} (bound {bound})")
     return problems
 
 
