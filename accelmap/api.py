@@ -136,7 +136,7 @@ def _model_file(source: str | Path | onnx.ModelProto) -> Path | None:
         return None
     if Path(source).exists():
         return Path(source)
-    from accelmap.mapper.network import default_cache_dir
+    from accelmap.mapper.cache import default_cache_dir
 
     target = default_cache_dir() / "zoo" / f"{source}-{__version__}.onnx"
     if not target.exists():

@@ -7,8 +7,6 @@ keyed by everything that decides the answer.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -16,12 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from accelmap import __version__
 from accelmap.arch.spec import Arch
 from accelmap.ir.graph import Graph
 from accelmap.ir.workload import Workload
-from accelmap.mapper.mapping import mapping_from_dict, mapping_to_dict
-from accelmap.mapper.solve import MapResult, map_workload, rescore
+from accelmap.mapper.cache import ResultCache, cache_key, default_cache_dir
+from accelmap.mapper.solve import MapResult, map_workload
 
 
 @dataclass(frozen=True)
@@ -54,50 +51,6 @@ class NetworkResult:
     unique: int
     cache_hits: int
     wall_time: float
-
-
-def default_cache_dir() -> Path:
-    """`$ACCELMAP_CACHE`, else `$XDG_CACHE_HOME/accelmap`, else `~/.cache/accelmap`."""
-    if os.environ.get("ACCELMAP_CACHE"):
-        return Path(os.environ["ACCELMAP_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "accelmap"
-
-
-def cache_key(workload: Workload, arch: Arch, settings: SolveSettings) -> str:
-    """sha256 over the workload, the full arch content, the settings and the accelmap version."""
-    text = repr((workload, arch, settings, __version__))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-class ResultCache:
-    """OPTIMAL mappings on disk, one JSON file per key; `None` directory disables it."""
-
-    def __init__(self, directory: Path | None):
-        self.directory = directory
-
-    def get(self, key: str, workload: Workload, arch: Arch, objective: str) -> MapResult | None:
-        """The cached result re-scored by the model, or None."""
-        if self.directory is None:
-            return None
-        path = self.directory / f"{key}.json"
-        try:
-            doc = json.loads(path.read_text())
-            return rescore(workload, arch, mapping_from_dict(doc["mapping"]), objective, doc)
-        except (OSError, ValueError, KeyError):
-            return None
-
-    def put(self, key: str, result: MapResult) -> None:
-        """Store an OPTIMAL result (others are never cached); write-then-rename."""
-        if self.directory is None or result.status != "OPTIMAL":
-            return
-        self.directory.mkdir(parents=True, exist_ok=True)
-        doc = {"mapping": mapping_to_dict(result.mapping), "status": result.status,
-               "objective": result.objective, "bound": result.bound, "wall_time": result.wall_time,
-               "canonical": result.canonical}
-        tmp = self.directory / f".{key}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(doc))
-        tmp.replace(self.directory / f"{key}.json")
 
 
 def _solve_one(workload: Workload, arch: Arch, settings: SolveSettings, workers: int) -> MapResult:
