@@ -273,7 +273,7 @@ def _progress_bar(args: argparse.Namespace):
 
 def cmd_compile(args: argparse.Namespace) -> int:
     """`accelmap compile`: map, write OUTDIR atomically, print the summary, optionally validate."""
-    from accelmap.backend.summary import HEADER, layer_rows, render_table, table_rows, totals, totals_line
+    from accelmap.backend.present.summary import HEADER, layer_rows, render_table, table_rows, totals, totals_line
 
     out_dir = Path(args.output or Path("accelmap-out") / Path(str(args.model)).stem)
     if out_dir.exists() and not args.force:
@@ -337,7 +337,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _validate_deep(args: argparse.Namespace) -> int:
-    from accelmap.backend.deep_check import deep_validate_outdir
+    from accelmap.backend.run.deep_check import deep_validate_outdir
 
     checks = deep_validate_outdir(args.outdir, args.layer, seed=args.seed)
     if args.json:
@@ -355,7 +355,7 @@ def _validate_deep(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """`accelmap explain`: loop nest and energy by level and tensor."""
-    from accelmap.backend.summary import HEADER, explain_layer, layer_rows, render_table, table_rows, totals, totals_line
+    from accelmap.backend.present.summary import HEADER, explain_layer, layer_rows, render_table, table_rows, totals, totals_line
 
     schedule = api.load_compiled(args.outdir)
     if args.layer is None:

@@ -23,7 +23,7 @@ import onnx
 from accelmap import zoo
 from accelmap.arch.load import load_arch
 from accelmap.backend import LayerStatus, build_schedule, emit, execute
-from accelmap.backend.commands import stream_length
+from accelmap.backend.outdir.commands import stream_length
 from accelmap.frontend import load_model
 from accelmap.ir import run_graph
 from accelmap.mapper.mapspace import Mapspace

@@ -9,10 +9,10 @@ import pytest
 
 from accelmap.arch.load import load_arch
 from accelmap.backend import build_schedule, emit, execute
-from accelmap.backend.buffers import check_plan, plan_buffers
-from accelmap.backend.commands import layer_commands
-from accelmap.backend.loopnest import render_loopnest
-from accelmap.backend.schedule import schedule_from_json
+from accelmap.backend.outdir.buffers import check_plan, plan_buffers
+from accelmap.backend.outdir.commands import layer_commands
+from accelmap.backend.present.loopnest import render_loopnest
+from accelmap.backend.outdir.schedule import schedule_from_json
 from accelmap.errors import ScheduleError
 from accelmap.ir import run_graph
 from accelmap.mapper.mapping import Loop, Mapping, SpatialLoops

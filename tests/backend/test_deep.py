@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accelmap.arch.load import load_arch
-from accelmap.backend.deep import simulate_layer
-from accelmap.backend.deep_check import count_mismatches, deep_validate_outdir
+from accelmap.backend.run.deep import simulate_layer
+from accelmap.backend.run.deep_check import count_mismatches, deep_validate_outdir
 from accelmap.errors import ScheduleError
 from accelmap.ir.kernels import conv_nest
 from accelmap.ir.workload import make_workload

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from accelmap.arch.load import load_arch
 from accelmap.arch.spec import Arch
 from accelmap.backend import LayerStatus, build_schedule, emit, execute
-from accelmap.backend.commands import stream_length
+from accelmap.backend.outdir.commands import stream_length
 from accelmap.ir import run_graph
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import evaluate

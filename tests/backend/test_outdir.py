@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from accelmap.backend import LayerStatus, emit, execute, load_schedule, validate
-from accelmap.backend.schedule import Schedule
+from accelmap.backend.outdir.schedule import Schedule
 from accelmap.errors import ScheduleError
 
-EMIT_MODULE = importlib.import_module("accelmap.backend.emit")
+EMIT_MODULE = importlib.import_module("accelmap.backend.outdir.emit")
 
 
 def copy(outdir: Path, tmp_path: Path) -> Path:

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from accelmap.backend import emit, load_schedule
-from accelmap.backend.report import render_report, roofline_points
-from accelmap.backend.schedule import Schedule
+from accelmap.backend.present.report import render_report, roofline_points
+from accelmap.backend.outdir.schedule import Schedule
 from accelmap.errors import MappingError
 
-EMIT_MODULE = importlib.import_module("accelmap.backend.emit")
+EMIT_MODULE = importlib.import_module("accelmap.backend.outdir.emit")
 PLOTS = ("energy-plot", "cycles-plot", "roofline-plot", "optimal-plot")
 KINDS = ("problem", "arch", "ert", "mapping")
 

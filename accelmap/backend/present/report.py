@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from accelmap.backend.svg import (category_labels, esc, frame, grid_x, grid_y, hsl, legend, log_ticks,
+from accelmap.backend.present.svg import (category_labels, esc, frame, grid_x, grid_y, hsl, legend, log_ticks,
                                   nice_ticks, num, rect, short, svg_open, text)
 
 WIDTH = 1100
@@ -44,7 +44,7 @@ ol.key li{list-style-position:inside;overflow:hidden;text-overflow:ellipsis;whit
 
 def render_report(schedule) -> str:
     """The whole report.html for `schedule` as text."""
-    from accelmap.backend.summary import HEADER, layer_rows, table_rows, totals
+    from accelmap.backend.present.summary import HEADER, layer_rows, table_rows, totals
 
     rows = layer_rows(schedule)
     total = totals(rows)

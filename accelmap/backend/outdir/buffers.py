@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from math import prod
 
 from accelmap.arch.spec import Arch, Level
-from accelmap.backend.nest import inside, nest_loops
+from accelmap.backend.outdir.nest import inside, nest_loops
 from accelmap.errors import ScheduleError
 from accelmap.ir.workload import TENSORS, Workload
 from accelmap.mapper.mapping import Mapping

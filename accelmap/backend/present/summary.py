@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
-from accelmap.backend.schedule import Schedule
+from accelmap.backend.outdir.schedule import Schedule
 from accelmap.mapper.model import host_op_cost, lower_bounds
 
 

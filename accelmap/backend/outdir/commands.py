@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from accelmap.arch.spec import Arch
-from accelmap.backend.buffers import BufferEntry
-from accelmap.backend.nest import LayerNest, NestLoop, TensorNest, coordinates, layer_nest, tensor_box
+from accelmap.backend.outdir.buffers import BufferEntry
+from accelmap.backend.outdir.nest import LayerNest, NestLoop, TensorNest, coordinates, layer_nest, tensor_box
 from accelmap.ir.workload import DIMS, TENSORS, Workload
 from accelmap.mapper.mapping import Mapping
 

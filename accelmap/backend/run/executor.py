@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from accelmap.backend.load import load_schedule
-from accelmap.backend.schedule import LayerPlan, Schedule
-from accelmap.backend.stream import StreamRunner, TensorCounts
+from accelmap.backend.outdir.load import load_schedule
+from accelmap.backend.outdir.schedule import LayerPlan, Schedule
+from accelmap.backend.run.stream import StreamRunner, TensorCounts
 from accelmap.ir.graph import Node
 from accelmap.ir.interpreter import run_graph
 from accelmap.ir.kernels import apply_post_ops

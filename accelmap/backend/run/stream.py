@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 
 from accelmap.arch.spec import Arch
-from accelmap.backend.buffers import buffer_of
-from accelmap.backend.commands import MAC_LEVEL, Port, ports
-from accelmap.backend.memory import BufferSpec, Memories, buffer_spec
-from accelmap.backend.nest import LayerNest, coordinates, layer_nest
-from accelmap.backend.schedule import LayerPlan
+from accelmap.backend.outdir.buffers import buffer_of
+from accelmap.backend.outdir.commands import MAC_LEVEL, Port, ports
+from accelmap.backend.run.memory import BufferSpec, Memories, buffer_spec
+from accelmap.backend.outdir.nest import LayerNest, coordinates, layer_nest
+from accelmap.backend.outdir.schedule import LayerPlan
 from accelmap.errors import ScheduleError
 from accelmap.ir.kernels import conv_nest
 from accelmap.ir.workload import DIMS, TENSORS, Workload

@@ -14,8 +14,8 @@ from typing import Any
 import jsonschema
 import numpy as np
 
-from accelmap.backend.buffers import check_plan
-from accelmap.backend.schedule import (FORMAT_VERSION, SCHEDULE_FILE, WEIGHTS_FILE, Schedule, array_sha256,
+from accelmap.backend.outdir.buffers import check_plan
+from accelmap.backend.outdir.schedule import (FORMAT_VERSION, SCHEDULE_FILE, WEIGHTS_FILE, Schedule, array_sha256,
                                        schedule_from_json)
 from accelmap.errors import ScheduleError
 from accelmap.mapper.validity import check_mapping
@@ -24,7 +24,7 @@ from accelmap.mapper.validity import check_mapping
 @lru_cache(maxsize=1)
 def schedule_schema() -> dict[str, Any]:
     """The JSON Schema of schedule.json shipped in the package."""
-    return json.loads(resources.files("accelmap.backend").joinpath("schedule.schema.json").read_text())
+    return json.loads(resources.files("accelmap.backend.outdir").joinpath("schedule.schema.json").read_text())
 
 
 def validate_document(doc: Any, source: str = SCHEDULE_FILE) -> None:

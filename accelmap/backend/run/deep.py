@@ -35,8 +35,8 @@ from math import prod
 import numpy as np
 
 from accelmap.arch.spec import Arch
-from accelmap.backend.executor import padded_workload
-from accelmap.backend.nest import NestLoop, inside, nest_loops, tensor_box
+from accelmap.backend.run.executor import padded_workload
+from accelmap.backend.outdir.nest import NestLoop, inside, nest_loops, tensor_box
 from accelmap.ir.workload import DIMS, TENSORS, Workload
 from accelmap.mapper.mapping import Mapping
 

@@ -10,9 +10,9 @@ import hashlib
 from pathlib import Path
 
 from accelmap.arch.spec import Arch
-from accelmap.backend.buffers import plan_buffers
-from accelmap.backend.codec import to_json
-from accelmap.backend.schedule import LAYER_DIR, LayerFiles, LayerPlan, LayerStatus, ModelRef, Schedule, sanitise
+from accelmap.backend.outdir.buffers import plan_buffers
+from accelmap.backend.outdir.codec import to_json
+from accelmap.backend.outdir.schedule import LAYER_DIR, LayerFiles, LayerPlan, LayerStatus, ModelRef, Schedule, sanitise
 from accelmap.errors import ScheduleError
 from accelmap.ir.graph import Graph
 from accelmap.mapper.mapping import Mapping

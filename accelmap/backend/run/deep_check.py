@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from accelmap.backend.deep import FIELDS, DeepResult, simulate_layer
-from accelmap.backend.load import load_schedule
+from accelmap.backend.run.deep import FIELDS, DeepResult, simulate_layer
+from accelmap.backend.outdir.load import load_schedule
 from accelmap.errors import ScheduleError
 from accelmap.ir.kernels import conv_nest
 from accelmap.mapper.model import Cost, evaluate

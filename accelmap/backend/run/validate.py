@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from accelmap.backend.executor import run_schedule
-from accelmap.backend.load import load_schedule
-from accelmap.backend.schedule import Schedule
+from accelmap.backend.run.executor import run_schedule
+from accelmap.backend.outdir.load import load_schedule
+from accelmap.backend.outdir.schedule import Schedule
 from accelmap.errors import ScheduleError
 
 DEFAULT_TOLERANCE = 1e-4

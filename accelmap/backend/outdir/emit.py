@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from accelmap.backend.commands import write_commands
-from accelmap.backend.load import validate_document
-from accelmap.backend.loopnest import render_loopnest
-from accelmap.backend.schedule import (LAYER_DIR, REPORT_FILE, SCHEDULE_FILE, SUMMARY_FILE, TIMELOOP_KINDS,
+from accelmap.backend.outdir.commands import write_commands
+from accelmap.backend.outdir.load import validate_document
+from accelmap.backend.present.loopnest import render_loopnest
+from accelmap.backend.outdir.schedule import (LAYER_DIR, REPORT_FILE, SCHEDULE_FILE, SUMMARY_FILE, TIMELOOP_KINDS,
                                        WEIGHTS_FILE, Schedule, sanitise)
 from accelmap.backend.timeloop_export import timeloop_files
 from accelmap.errors import MappingError, ScheduleError
@@ -75,8 +75,8 @@ def _with_timeloop(schedule: Schedule) -> tuple[Schedule, dict[str, str]]:
 def _write_files(schedule: Schedule, doc: dict, staging: Path, timeloop: dict[str, str]) -> None:
     """schedule.json, weights.npz, each layer's command stream, loop nest and Timeloop files,
     summary.md and report.html, into `staging`."""
-    from accelmap.backend.report import render_report
-    from accelmap.backend.summary import summary_markdown
+    from accelmap.backend.present.report import render_report
+    from accelmap.backend.present.summary import summary_markdown
 
     (staging / SCHEDULE_FILE).write_text(json.dumps(doc, indent=1))
     constants = schedule.graph.constants

@@ -17,8 +17,8 @@ import numpy as np
 
 from accelmap import __version__
 from accelmap.arch.spec import Arch
-from accelmap.backend.buffers import BufferEntry
-from accelmap.backend.codec import attrs_from_json, attrs_to_json, from_json, to_json
+from accelmap.backend.outdir.buffers import BufferEntry
+from accelmap.backend.outdir.codec import attrs_from_json, attrs_to_json, from_json, to_json
 from accelmap.ir.graph import Graph, Node, PostOp, TensorInfo
 from accelmap.ir.layout import ConvLayout, MatmulLayout
 from accelmap.ir.workload import Workload

@@ -7,8 +7,8 @@ them, so the nest can be checked by hand against the command stream.
 from __future__ import annotations
 
 from accelmap.arch.spec import Arch
-from accelmap.backend.nest import NestLoop, nest_loops
-from accelmap.backend.schedule import LayerPlan
+from accelmap.backend.outdir.nest import NestLoop, nest_loops
+from accelmap.backend.outdir.schedule import LayerPlan
 from accelmap.ir.workload import DIMS, TENSORS
 
 
