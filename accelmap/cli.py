@@ -227,7 +227,8 @@ def cmd_arch(args: argparse.Namespace) -> int:
     from accelmap.arch import list_presets, render_arch
 
     if args.arch_command == "import":
-        from accelmap.arch.timeloop_import import arch_to_yaml, import_timeloop_arch
+        from accelmap.arch.dump import arch_to_yaml
+        from accelmap.interop.timeloop import import_timeloop_arch
 
         arch = import_timeloop_arch(args.timeloop_arch, args.ert, pricing=args.pricing,
                                     bandwidth_unit=args.bandwidth_unit)
@@ -388,7 +389,7 @@ def _workload_of(source: str):
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """`accelmap evaluate`: the model's energy, cycles and accesses for a given mapping."""
-    from accelmap.mapper.timeloop_eval import evaluate_timeloop
+    from accelmap.interop.timeloop import evaluate_timeloop
 
     result = evaluate_timeloop(args.arch, _workload_of(args.workload), args.mapping, args.ert, pricing=args.pricing,
                                bandwidth_unit=args.bandwidth_unit)

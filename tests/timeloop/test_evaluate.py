@@ -11,7 +11,7 @@ from accelmap.errors import ArchError
 from accelmap.ir.workload import make_workload
 from accelmap.mapper.mapping import Loop, Mapping, SpatialLoops
 from accelmap.mapper.model import evaluate
-from accelmap.mapper.timeloop_eval import evaluate_timeloop
+from accelmap.interop.timeloop.evaluate import evaluate_timeloop
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -10,16 +10,16 @@ import yaml
 
 from accelmap.arch import load_arch
 from accelmap.arch.spec import Arch
-from accelmap.arch.timeloop_import import import_timeloop_arch
-from accelmap.backend.timeloop_export import (arch_to_timeloop, mapping_to_timeloop, problem_to_timeloop,
-                                              timeloop_files)
+from accelmap.interop.timeloop import import_timeloop_arch
+from accelmap.interop.timeloop import arch_to_timeloop, mapping_to_timeloop, problem_to_timeloop, timeloop_files
 from accelmap.errors import MappingError
 from accelmap.ir.workload import make_workload
 from accelmap.mapper.mapping import Loop, Mapping, SpatialLoops
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import evaluate
-from accelmap.mapper.timeloop_eval import evaluate_timeloop
-from accelmap.mapper.timeloop_mapping import load_timeloop_mapping, load_timeloop_problem, workload_from_timeloop
+from accelmap.interop.timeloop.evaluate import evaluate_timeloop
+from accelmap.interop.timeloop.mapping import load_timeloop_mapping
+from accelmap.interop.timeloop.problem import load_timeloop_problem, workload_from_timeloop
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WORKLOADS = [make_workload(k=8, c=6, p=6, q=5, r=3, s=3, stride=(2, 1)),

@@ -7,10 +7,11 @@ import pytest
 import yaml
 
 from accelmap.arch import list_presets, load_arch
-from accelmap.arch.timeloop_import import arch_from_timeloop, arch_to_yaml, import_timeloop_arch
+from accelmap.arch.dump import arch_to_yaml
+from accelmap.interop.timeloop.arch import arch_from_timeloop, import_timeloop_arch
 from accelmap.errors import ArchError
 from accelmap.mapper.model import evaluate
-from accelmap.mapper.timeloop_mapping import load_timeloop_mapping, load_timeloop_problem
+from accelmap.interop.timeloop import load_timeloop_mapping, load_timeloop_problem
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EYERISS = FIXTURES / "eyeriss256_vgg"

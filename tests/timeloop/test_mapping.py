@@ -6,13 +6,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from accelmap.arch.timeloop_import import import_timeloop_arch
+from accelmap.interop.timeloop import import_timeloop_arch
 from accelmap.errors import MappingError
 from accelmap.ir.workload import make_workload
 from accelmap.mapper.mapping import Loop, SpatialLoops
-from accelmap.mapper.timeloop_eval import evaluate_timeloop
-from accelmap.mapper.timeloop_mapping import (load_timeloop_mapping, load_timeloop_problem,
-                                              mapping_from_timeloop, workload_from_timeloop)
+from accelmap.interop.timeloop.evaluate import evaluate_timeloop
+from accelmap.interop.timeloop.mapping import load_timeloop_mapping, mapping_from_timeloop
+from accelmap.interop.timeloop.problem import load_timeloop_problem, workload_from_timeloop
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EYERISS = FIXTURES / "eyeriss256_vgg"

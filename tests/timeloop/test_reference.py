@@ -1,7 +1,7 @@
 """accelmap's model against published Timeloop reference outputs (fixtures/*/expected*.yaml).
 
 Every per-level access count must equal Timeloop's, read through the
-documented translation (`accelmap.mapper.timeloop_eval`'s docstring). Energy must be
+documented translation (`accelmap.interop.timeloop.evaluate`'s docstring). Energy must be
 within 1% where no partial-sum tile is ever reloaded; where one is, accelmap
 charges exactly one more read per reloaded word (docs/timeloop.md), and the
 test checks that this term, and nothing else, is the difference.
@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from accelmap.ir.workload import TENSOR_NAMES
-from accelmap.mapper.timeloop_eval import EvaluateResult, evaluate_timeloop
+from accelmap.interop.timeloop.evaluate import EvaluateResult, evaluate_timeloop
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXACT = [("conv1d_1level", "mapping.yaml", "expected.yaml"),

@@ -26,8 +26,8 @@ from accelmap.backend.outdir.load import validate_document
 from accelmap.backend.present.loopnest import render_loopnest
 from accelmap.backend.outdir.schedule import (LAYER_DIR, REPORT_FILE, SCHEDULE_FILE, SUMMARY_FILE, TIMELOOP_KINDS,
                                        WEIGHTS_FILE, Schedule, sanitise)
-from accelmap.backend.timeloop_export import timeloop_files
 from accelmap.errors import MappingError, ScheduleError
+from accelmap.interop.timeloop import timeloop_files
 
 
 def emit(schedule: Schedule, out_dir: str | Path, force: bool = False) -> Path:

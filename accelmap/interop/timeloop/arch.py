@@ -1,4 +1,4 @@
-"""Import a Timeloop architecture and its Accelergy ERT into an `Arch`; write an `Arch` as accelmap YAML.
+"""Timeloop architectures: read (priced by an Accelergy ERT) into an `Arch`, and an `Arch` written as one.
 
 Two Timeloop forms are read: the v0.3 `architecture:` tree (`subtree` /
 `local`, `name[0..N]` ranges that multiply instances, `meshX`) and the older
@@ -30,14 +30,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from accelmap.arch.build import build_arch
 from accelmap.arch.check import check_arch
 from accelmap.arch.check_values import at, check_keys, expect_int, expect_list, expect_mapping, expect_number, show
-from accelmap.arch.load import read_yaml
-from accelmap.arch.spec import DIMS, TENSORS, Arch, Level, LevelConstraint
+from accelmap.arch.spec import Arch, Level
 from accelmap.errors import ArchError
+from accelmap.interop.timeloop.components import Component, approximations, components
+from accelmap.interop.timeloop.ert import ert_table
+from accelmap.interop.timeloop.names import read_yaml
+from accelmap.interop.timeloop.yaml_text import dump
 
 PRICINGS = ("per-action", "max-action")
 BANDWIDTH_UNITS = ("words", "bytes")
@@ -49,12 +50,11 @@ SIZE_KEYS = {"depth": ("depth", "memory_depth"), "width": ("width", "memory_widt
              "word-bits": ("word-bits", "datawidth"), "block-size": ("block-size", "n_words")}
 """Storage attribute -> its spellings in Timeloop and Accelergy files, preferred first."""
 
-_RANGE = re.compile(r"\[(\d+)\.\.(\d+)\]")
 _NAME = re.compile(r"^([^\[\]]+?)(?:\[(\d+)\.\.(\d+)\])?$")
 
 
 @dataclass(frozen=True)
-class _Component:
+class _TreeComponent:
     """One Timeloop storage or compute component, flattened out of the tree."""
 
     name: str
@@ -76,8 +76,8 @@ def import_timeloop_arch(arch_yaml_path: str | Path, ert_yaml_path: str | Path |
     `bandwidth_unit` says how `read_bandwidth` / `write_bandwidth` are read:
     "words" per cycle (current Timeloop) or "bytes" per cycle (Timeloop v0.3).
     """
-    doc = read_yaml(Path(arch_yaml_path), str(arch_yaml_path))
-    ert = read_yaml(Path(ert_yaml_path), str(ert_yaml_path)) if ert_yaml_path is not None else None
+    doc = read_yaml(arch_yaml_path, "architecture")
+    ert = read_yaml(ert_yaml_path, "ERT") if ert_yaml_path is not None else None
     return arch_from_timeloop(doc, ert, name=Path(arch_yaml_path).stem, source=str(arch_yaml_path),
                               pricing=pricing, bandwidth_unit=bandwidth_unit)
 
@@ -95,12 +95,12 @@ def arch_from_timeloop(doc: object, ert: object | None, *, name: str, source: st
     if bandwidth_unit not in BANDWIDTH_UNITS:
         raise ValueError(f"unknown bandwidth unit {bandwidth_unit!r}; units are {', '.join(BANDWIDTH_UNITS)}")
     problems: list[str] = []
-    components = _components(doc, problems)
+    found = _flatten(doc, problems)
     if ert is None and isinstance(doc, dict) and "ERT" in doc:
         ert = {"ERT": doc["ERT"]}
-    table = _ert_table(ert, problems) if ert is not None else {}
-    raw = (_arch_document(components, table, pricing, bandwidth_unit, source, problems)
-           if components or not problems else None)
+    table = ert_table(ert, problems) if ert is not None else {}
+    raw = (_arch_document(found, table, pricing, bandwidth_unit, source, problems)
+           if found or not problems else None)
     if problems or raw is None:
         raise ArchError(source, problems)
     converted = check_arch(raw)
@@ -109,12 +109,12 @@ def arch_from_timeloop(doc: object, ert: object | None, *, name: str, source: st
     return build_arch(raw, name=name)
 
 
-def _components(doc: object, problems: list[str]) -> list[_Component]:
+def _flatten(doc: object, problems: list[str]) -> list[_TreeComponent]:
     """Storage and compute components outermost first, from either Timeloop form."""
     if not is_timeloop_arch(doc):
         problems.append("(top level): expected an 'architecture:' tree (Timeloop v0.3) or an 'arch:' section (v0.2)")
         return []
-    found: list[_Component] = []
+    found: list[_TreeComponent] = []
     if "architecture" in doc:
         root = expect_mapping(doc["architecture"], "architecture", problems)
         for i, node in enumerate(expect_list(root.get("subtree"), "architecture.subtree", problems) or []
@@ -136,7 +136,7 @@ def _components(doc: object, problems: list[str]) -> list[_Component]:
     return found
 
 
-def _walk(node: object, path: str, inherited: dict, count: int, found: list[_Component],
+def _walk(node: object, path: str, inherited: dict, count: int, found: list[_TreeComponent],
           problems: list[str]) -> None:
     """Collect a subtree's `local` components in order, then those of its subtrees."""
     node = expect_mapping(node, path, problems)
@@ -159,7 +159,7 @@ def _walk(node: object, path: str, inherited: dict, count: int, found: list[_Com
         _walk(child, at(at(path, "subtree"), i), attributes, count * copies, found, problems)
 
 
-def _add(found: list[_Component], name: str | None, path: str, cls: object, attributes: dict,
+def _add(found: list[_TreeComponent], name: str | None, path: str, cls: object, attributes: dict,
          instances: int, problems: list[str]) -> None:
     """Classify one component, settle its instances and meshX, and append it unless it is a network."""
     if not isinstance(cls, str):
@@ -183,7 +183,7 @@ def _add(found: list[_Component], name: str | None, path: str, cls: object, attr
     if instances % mesh_x:
         problems.append(f"{at(attr_path, 'meshX')}: {mesh_x} does not divide the {instances} instances")
         mesh_x = instances
-    found.append(_Component(name or "?", path, kind, cls, attributes, instances, mesh_x))
+    found.append(_TreeComponent(name or "?", path, kind, cls, attributes, instances, mesh_x))
 
 
 def _parse_name(value: object, path: str, problems: list[str]) -> tuple[str | None, int]:
@@ -200,50 +200,14 @@ def _parse_name(value: object, path: str, problems: list[str]) -> tuple[str | No
     return match.group(1), max(1, high - low + 1)
 
 
-def _ert_table(ert: object, problems: list[str]) -> dict[str, dict[str, float]]:
-    """component base name -> action -> pJ of its most expensive argument variant.
-
-    Reads Accelergy's ERT v0.2 (tables by name), v0.3 (a list of tables) and
-    its ERT_summary (`max_energy` per action).
-    """
-    root = next((ert[k] for k in ("ERT", "ERT_summary") if isinstance(ert, dict) and k in ert), ert)
-    tables = next((root[k] for k in ("tables", "table_summary") if isinstance(root, dict) and k in root), None)
-    if isinstance(tables, list):
-        listed = {}
-        for i, entry in enumerate(tables):
-            actions: dict = {}
-            for action in entry.get("actions", []) if isinstance(entry, dict) else []:
-                actions.setdefault(action.get("name"), []).append(action)
-            listed[entry.get("name") if isinstance(entry, dict) else i] = actions
-        tables = listed
-    if not isinstance(tables, dict):
-        problems.append("ERT.tables: expected Accelergy's energy reference table (tables by component)")
-        return {}
-    table: dict[str, dict[str, float]] = {}
-    for key, actions in tables.items():
-        path = at("ERT.tables", key)
-        if not isinstance(key, str) or not isinstance(actions, dict):
-            problems.append(f"{path}: expected a component name with its actions")
-            continue
-        energies = {}
-        for action, spec in actions.items():
-            variants = [v for v in (spec if isinstance(spec, list) else [spec]) if isinstance(v, dict)]
-            values = [expect_number(v.get("max_energy", v.get("energy")), at(at(path, action), "energy"),
-                                    problems, positive=False) for v in variants]
-            if values and None not in values:
-                energies[str(action)] = max(values)
-        table[_RANGE.sub("", key).split(".")[-1]] = energies
-    return table
-
-
-def _arch_document(components: list[_Component], table: dict[str, dict[str, float]], pricing: str,
+def _arch_document(found: list[_TreeComponent], table: dict[str, dict[str, float]], pricing: str,
                    bandwidth_unit: str, source: str, problems: list[str]) -> dict | None:
     """The accelmap arch document (docs/arch-format.md) for the components."""
-    storage = [c for c in components if c.kind == "storage"]
-    compute = [c for c in components if c.kind == "compute"]
+    storage = [c for c in found if c.kind == "storage"]
+    compute = [c for c in found if c.kind == "compute"]
     if not storage or len(compute) != 1:
         problems.append("(architecture): expected storage components and exactly one MAC component; found "
-                        f"{', '.join(f'{c.name} ({c.kind})' for c in components) or 'none'}")
+                        f"{', '.join(f'{c.name} ({c.kind})' for c in found) or 'none'}")
         return None
     chain = [*storage, compute[0]]
     fanouts = [f for outer, inner in zip(chain, chain[1:]) if (f := _fanout(outer, inner, problems))]
@@ -254,7 +218,7 @@ def _arch_document(components: list[_Component], table: dict[str, dict[str, floa
             "compute": {"mac_energy": _mac_energy(compute[0], table.get(compute[0].name), pricing, problems)}}
 
 
-def _fanout(outer: _Component, inner: _Component, problems: list[str]) -> dict | None:
+def _fanout(outer: _TreeComponent, inner: _TreeComponent, problems: list[str]) -> dict | None:
     """The fanout below `outer` when `inner` has more instances; None when they are equal."""
     rows_out, rows_in = outer.instances // outer.mesh_x, inner.instances // inner.mesh_x
     if inner.instances % outer.instances or inner.mesh_x % outer.mesh_x or rows_in % rows_out:
@@ -267,7 +231,7 @@ def _fanout(outer: _Component, inner: _Component, problems: list[str]) -> dict |
             "meshX": inner.mesh_x // outer.mesh_x, "meshY": rows_in // rows_out}
 
 
-def _level(c: _Component, index: int, actions: dict[str, float] | None, pricing: str, bandwidth_unit: str,
+def _level(c: _TreeComponent, index: int, actions: dict[str, float] | None, pricing: str, bandwidth_unit: str,
            problems: list[str]) -> dict:
     """One storage component as an accelmap level: capacity in bits, energies in pJ per word."""
     a, path = c.attributes, at(c.path, "attributes")
@@ -316,7 +280,7 @@ def _capacity(a: dict, sizes: dict[str, int], path: str, bits: int, block: int,
     return None
 
 
-def _storage_energies(c: _Component, actions: dict[str, float] | None, pricing: str, block: int,
+def _storage_energies(c: _TreeComponent, actions: dict[str, float] | None, pricing: str, block: int,
                       problems: list[str]) -> tuple[float, float, float]:
     """(read, write, update) pJ per word; an update is a read-modify-write."""
     if actions is None and "vector-access-energy" in c.attributes:
@@ -337,7 +301,7 @@ def _storage_energies(c: _Component, actions: dict[str, float] | None, pricing: 
     return read / block, write / block, (read + actions.get("update", write)) / block
 
 
-def _mac_energy(c: _Component, actions: dict[str, float] | None, pricing: str, problems: list[str]) -> float:
+def _mac_energy(c: _TreeComponent, actions: dict[str, float] | None, pricing: str, problems: list[str]) -> float:
     """pJ per MAC: the ERT's `compute` (else `mac_random`) action, or its most expensive one (max-action)."""
     if not actions:
         problems.append(f"{c.path}: no energy for '{c.name}': the ERT has no table for it")
@@ -347,81 +311,47 @@ def _mac_energy(c: _Component, actions: dict[str, float] | None, pricing: str, p
     return max(actions.values())
 
 
-def arch_to_yaml(arch: Arch) -> str:
-    """`arch` in accelmap's own YAML format (docs/arch-format.md); `load_arch` reads it back to an equal Arch."""
-    raw: dict = {"description": arch.description or arch.name, "clock_mhz": arch.clock_mhz,
-                 "levels": [_level_entry(level) for level in arch.levels]}
-    if arch.fanouts:
-        raw["fanouts"] = [{"name": f.name, "parent": f.parent, "meshX": f.x, "meshY": f.y, "multicast": f.multicast,
-                           "reduction": f.reduction, "hop_energy": f.hop_energy / 1000} for f in arch.fanouts]
-    raw["compute"] = {"mac_energy": arch.compute.mac_energy / 1000, "macs_per_pe": arch.compute.macs_per_pe}
-    constraints = [_level_constraint(c) for c in arch.level_constraints] + _fanout_constraints(arch)
-    if constraints:
-        raw["constraints"] = constraints
-    return yaml.safe_dump(raw, sort_keys=False, default_flow_style=None, width=110)
+def arch_to_timeloop(arch: Arch) -> str:
+    """The architecture as a Timeloop v0.3 `architecture:` tree (energies live in the ERT)."""
+    mesh_x = 1
+    root: dict = {"name": "system", "local": []}
+    node = root
+    for comp in components(arch):
+        node["local"].append(_storage_entry(comp, arch.levels[comp.level], mesh_x))
+        fanout = arch.fanout_below(comp.level) if comp.innermost or comp.y_of is not None else None
+        if comp.y_of is not None:
+            node = _subtree(node, f"{fanout.name}_Y", fanout.y)
+        elif fanout is not None:
+            two_stage = fanout.x > 1 and fanout.y > 1
+            mesh_x *= fanout.x
+            node = _subtree(node, fanout.name + "_X" * two_stage, fanout.x if two_stage else fanout.x * fanout.y)
+    widths = [c.word_bits for lv in arch.levels for c in lv.tensors.values()] or [16]
+    node["local"].append({"name": "MACs", "class": "intmac", "attributes": {"datawidth": max(widths), "meshX": mesh_x}})
+    notes = "".join(f"# accelmap: {note}\n" for note in approximations(arch))
+    return notes + dump({"architecture": {"version": 0.3, "subtree": [root]}})
 
 
-def _level_entry(level: Level) -> dict:
-    """A level as a document entry: tensors, widths, capacity or partitions, energies, bandwidths."""
-    if not level.storage:
-        return {"name": level.name, "storage": False}
-    entry: dict = {"name": level.name}
-    if set(level.tensors) != set(TENSORS):
-        entry["tensors"] = list(level.tensors)
-    entry["word-bits"] = _uniform({t: c.word_bits for t, c in level.tensors.items()})
-    if level.partitions:
-        entry["partitions"] = [{"name": p.name, "tensors": [t for t in TENSORS if t in p.tensors],
-                                **_rows(p.capacity_bits, [level.tensors[t].word_bits for t in p.tensors])}
-                               for p in level.partitions]
-    elif level.capacity_bits is not None:
-        entry.update(_rows(level.capacity_bits, [c.word_bits for c in level.tensors.values()]))
-    for key in ("read_energy", "write_energy", "update_energy"):
-        entry[key] = _uniform({t: getattr(c, key) / 1000 for t, c in level.tensors.items()})
+def _subtree(node: dict, name: str, count: int) -> dict:
+    """Open a subtree of `count` copies below `node` and return it."""
+    child = {"name": f"{name}[0..{count - 1}]", "local": []}
+    node["subtree"] = [child]
+    return child
+
+
+def _storage_entry(comp: Component, level: Level, mesh_x: int) -> dict:
+    """One storage component: class, size in words of its widest tensor, bandwidth, mesh."""
+    bits = max((c.word_bits for t, c in level.tensors.items() if t in comp.tensors), default=16)
+    attributes: dict = {"word-bits": bits, "width": bits, "block-size": 1}
+    stage = comp.y_of is None and level.storage
+    if not stage:
+        attributes["depth"] = 0
+    elif comp.capacity_bits is not None:
+        attributes["depth"] = comp.capacity_bits // bits
     for key in ("read_bandwidth", "write_bandwidth"):
-        if getattr(level, key) is not None:
-            entry[key] = getattr(level, key)
-    if level.double_buffered:
-        entry["double_buffered"] = True
-    return entry
-
-
-def _rows(bits: int, word_bits: list[int]) -> dict:
-    """depth x width covering exactly `bits`, rows one (widest) word wide when that divides."""
-    width = max(word_bits)
-    return {"depth": bits // width, "width": width} if bits % width == 0 else {"depth": bits, "width": 1}
-
-
-def _uniform(values: dict[str, object]) -> object:
-    """One value when every tensor has the same, else the per-tensor map."""
-    distinct = set(values.values())
-    return distinct.pop() if len(distinct) == 1 else values
-
-
-def _level_constraint(c: LevelConstraint) -> dict:
-    """A `LevelConstraint` as a constraints entry."""
-    entry: dict = {"level": c.level}
-    if c.factors:
-        entry["factors"] = dict(c.factors)
-    if c.permutation:
-        entry["permutation"] = list(c.permutation)
-    for key in ("keep", "bypass"):
-        if getattr(c, key):
-            entry[key] = [t for t in TENSORS if t in getattr(c, key)]
-    return entry
-
-
-def _fanout_constraints(arch: Arch) -> list[dict]:
-    """One constraints entry per fanout that restricts dims or fixes factors."""
-    fixed = {c.fanout: c for c in arch.fanout_constraints}
-    entries = []
-    for f in arch.fanouts:
-        entry: dict = {"fanout": f.name}
-        for key, dims in (("x_dims", f.x_dims), ("y_dims", f.y_dims)):
-            if dims is not None:
-                entry[key] = [d for d in DIMS if d in dims]
-        for key in ("x_factors", "y_factors"):
-            if f.name in fixed and getattr(fixed[f.name], key):
-                entry[key] = dict(getattr(fixed[f.name], key))
-        if len(entry) > 1:
-            entries.append(entry)
-    return entries
+        if getattr(level, key) is not None and stage:
+            attributes[key] = getattr(level, key)
+    if level.double_buffered and stage:
+        attributes["multiple-buffering"] = 2
+    attributes["meshX"] = mesh_x
+    cls = "DRAM" if "depth" not in attributes else "SRAM" if attributes["depth"] else "regfile"
+    return {"name": comp.name, "class": cls, "attributes": attributes}

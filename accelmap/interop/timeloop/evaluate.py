@@ -21,14 +21,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from accelmap.arch.load import read_yaml, load_arch
+from accelmap.arch.load import load_arch
 from accelmap.arch.spec import Arch
-from accelmap.arch.timeloop_import import arch_from_timeloop, is_timeloop_arch
 from accelmap.errors import ArchError, MappingError
+from accelmap.interop.timeloop.arch import arch_from_timeloop, is_timeloop_arch
+from accelmap.interop.timeloop.mapping import load_timeloop_mapping
+from accelmap.interop.timeloop.names import read_yaml
+from accelmap.interop.timeloop.problem import load_timeloop_problem
 from accelmap.ir.workload import TENSOR_NAMES, Workload
 from accelmap.mapper.mapping import Mapping, mapping_to_dict
 from accelmap.mapper.model import Cost, Traffic, evaluate
-from accelmap.mapper.timeloop_mapping import load_timeloop_mapping, load_timeloop_problem
 from accelmap.mapper.validity import check_mapping
 
 
@@ -95,7 +97,7 @@ def evaluate_timeloop(arch_source: Arch | str | Path, workload_source: Workload 
     """Score the Timeloop mapping at `mapping_path` with accelmap's cost model.
 
     `arch_source`: an `Arch`, a Timeloop architecture YAML (priced by `ert`,
-    see `timeloop_import` for `pricing` and `bandwidth_unit`), an accelmap arch YAML or a preset
+    see `interop.timeloop.arch` for `pricing` and `bandwidth_unit`), an accelmap arch YAML or a preset
     name. `workload_source`: a `Workload` or a Timeloop problem YAML. Raises
     `ArchError` / `MappingError` naming the file and key path of each problem,
     and `MappingError` for a mapping that breaks the mapspace's rules.
@@ -139,9 +141,9 @@ def _arch(source: Arch | str | Path, ert: str | Path | None, pricing: str, bandw
     if isinstance(source, Arch):
         return source
     path = Path(source)
-    doc = read_yaml(path, str(source)) if path.is_file() else None
+    doc = read_yaml(path, "architecture") if path.is_file() else None
     if is_timeloop_arch(doc):
-        ert_doc = read_yaml(Path(ert), str(ert)) if ert is not None else None
+        ert_doc = read_yaml(ert, "ERT") if ert is not None else None
         return arch_from_timeloop(doc, ert_doc, name=path.stem, source=str(source), pricing=pricing,
                                   bandwidth_unit=bandwidth_unit)
     if ert is not None:

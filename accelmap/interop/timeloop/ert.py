@@ -1,0 +1,73 @@
+"""Accelergy's energy reference table (ERT): read into energies per component and action, and written.
+
+Read: ERT v0.2 (tables by name), v0.3 (a list of tables) and ERT_summary
+(`max_energy` per action); each action's energy is its most expensive
+argument variant, and a table is matched to its component by the last name
+in the table key with ranges stripped, as Timeloop does. Written: ERT v0.2
+tables for `components.components(arch)`, pJ per word (`block-size: 1`).
+"""
+from __future__ import annotations
+
+import re
+
+from accelmap.arch.check_values import at, expect_number
+from accelmap.arch.spec import Arch
+from accelmap.interop.timeloop.components import components
+from accelmap.interop.timeloop.yaml_text import dump
+
+RANGE = re.compile(r"\[(\d+)\.\.(\d+)\]")
+"""A Timeloop name range, `[0..15]`."""
+
+
+def ert_table(ert: object, problems: list[str]) -> dict[str, dict[str, float]]:
+    """component base name -> action -> pJ of its most expensive argument variant.
+
+    Reads Accelergy's ERT v0.2 (tables by name), v0.3 (a list of tables) and
+    its ERT_summary (`max_energy` per action).
+    """
+    root = next((ert[k] for k in ("ERT", "ERT_summary") if isinstance(ert, dict) and k in ert), ert)
+    tables = next((root[k] for k in ("tables", "table_summary") if isinstance(root, dict) and k in root), None)
+    if isinstance(tables, list):
+        listed = {}
+        for i, entry in enumerate(tables):
+            actions: dict = {}
+            for action in entry.get("actions", []) if isinstance(entry, dict) else []:
+                actions.setdefault(action.get("name"), []).append(action)
+            listed[entry.get("name") if isinstance(entry, dict) else i] = actions
+        tables = listed
+    if not isinstance(tables, dict):
+        problems.append("ERT.tables: expected Accelergy's energy reference table (tables by component)")
+        return {}
+    table: dict[str, dict[str, float]] = {}
+    for key, actions in tables.items():
+        path = at("ERT.tables", key)
+        if not isinstance(key, str) or not isinstance(actions, dict):
+            problems.append(f"{path}: expected a component name with its actions")
+            continue
+        energies = {}
+        for action, spec in actions.items():
+            variants = [v for v in (spec if isinstance(spec, list) else [spec]) if isinstance(v, dict)]
+            values = [expect_number(v.get("max_energy", v.get("energy")), at(at(path, action), "energy"),
+                                    problems, positive=False) for v in variants]
+            if values and None not in values:
+                energies[str(action)] = max(values)
+        table[RANGE.sub("", key).split(".")[-1]] = energies
+    return table
+
+
+def ert_to_timeloop(arch: Arch) -> str:
+    """Accelergy-style ERT v0.2 for `arch_to_timeloop`'s components (pJ per word)."""
+    tables = {}
+    for comp in components(arch):
+        level = arch.levels[comp.level]
+        costs = [c for t, c in level.tensors.items() if t in comp.tensors]
+        if comp.y_of is not None or not costs:
+            tables[f"system.{comp.name}"] = {"read": {"energy": 0.0}, "write": {"energy": 0.0}}
+            continue
+        read = max(c.read_energy for c in costs)
+        update = max(c.update_energy for c in costs)
+        tables[f"system.{comp.name}"] = {"read": {"energy": read / 1000},
+                                         "write": {"energy": max(c.write_energy for c in costs) / 1000},
+                                         "update": {"energy": max(0, update - read) / 1000}}
+    tables["system.MACs"] = {"mac_random": {"energy": arch.compute.mac_energy / 1000}}
+    return dump({"ERT": {"version": 0.2, "tables": tables}})
