@@ -37,7 +37,8 @@ from math import factorial, prod
 from accelmap.arch.spec import Arch
 from accelmap.ir.workload import DIMS, TENSORS, Workload
 from accelmap.mapper.mapping import Loop, Mapping, SpatialLoops
-from accelmap.mapper.validity import fixed_factors, level_capacity_problems, padded_bounds, words
+from accelmap.mapper.slots import keep_candidates, order_allowed, padded_bounds, permutation, slots
+from accelmap.mapper.validity import level_capacity_problems, words
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class Mapspace:
         targets = {d: padded_bounds(b) if allow_padding else (b,) for d, b in bounds.items()}
         self._active = tuple(d for d in DIMS if max(targets[d]) > 1)
         self._targets = list(product(*(targets[d] for d in self._active)))
-        self._keep_options = [self._keep_candidates(i) for i in range(len(arch.levels))]
+        self._keep_options = [keep_candidates(arch, i) for i in range(len(arch.levels))]
         self._slots = self._build_slots()
         self._targets_by_dim = [targets[d] for d in self._active]
         self._counts: list[dict[tuple[int, ...], int]] | None = None
@@ -115,62 +116,20 @@ class Mapspace:
 
     # -- the sub-spaces --------------------------------------------------------------------------
 
-    def _keep_candidates(self, i: int) -> list[frozenset[str]]:
-        """Keep sets level i allows before capacity: DRAM all, buffer-less none, forced keep / bypass."""
-        level = self.arch.levels[i]
-        con = next((c for c in self.arch.level_constraints if c.level == level.name), None)
-        forced = con.keep if con else frozenset()
-        banned = con.bypass if con else frozenset()
-        if i == 0:
-            subsets = [frozenset(TENSORS)]
-        else:
-            pool = [t for t in TENSORS if t in level.keeps] if level.storage else []
-            subsets = [frozenset(t for t, bit in zip(pool, bits) if bit)
-                       for bits in product((0, 1), repeat=len(pool))]
-        return [s for s in subsets if forced <= s and not s & banned]
-
     def _build_slots(self) -> tuple[_Slot, ...]:
-        """The slots outermost first, with each active dim's forced factors and the inner remainders."""
+        """The slots outermost first (`slots.py`), with each active dim's forced factor and the inner remainders."""
         arch = self.arch
-        fixed = fixed_factors(arch)
-        places: list[tuple[str, int]] = []
-        for i in range(len(arch.levels)):
-            places.append(("T", i))
-            j = next((j for j, f in enumerate(arch.fanouts) if f.parent == arch.levels[i].name), None)
-            if j is not None:
-                places += [("X", j), ("Y", j)]
-        rows = []
-        for kind, index in places:
-            fix = fixed.get((kind, index), {})
-            row = []
-            for dim in self._active:
-                residual = [s for s, f in fixed.items() if f.get(dim) == 0]
-                if dim in fix and fix[dim] != 0:
-                    row.append(fix[dim])
-                elif residual and (residual != [(kind, index)]):
-                    row.append(1)            # the whole remaining bound sits at the residual slot
-                elif kind != "T" and not self._axis_allows(kind, index, dim):
-                    row.append(1)
-                else:
-                    row.append(None)
-            rows.append(row)
-        slots = []
-        for k, (kind, index) in enumerate(places):
+        shape = slots(arch)
+        rows = [[shape.forced(arch, dim, slot) for dim in self._active] for slot in shape.places]
+        out = []
+        for k, (kind, index) in enumerate(shape.places):
             inner = rows[k + 1:]
             must_be = tuple(None if any(r[p] is None for r in inner) else prod(r[p] for r in inner)
                             for p in range(len(self._active)))
-            perm = next((c.permutation for c in arch.level_constraints
-                         if kind == "T" and c.level == arch.levels[index].name), ())
-            fanout = arch.fanouts[index] if kind != "T" else None
-            slots.append(_Slot(kind, index, None if fanout is None else (fanout.x if kind == "X" else fanout.y),
-                               tuple(rows[k]), must_be, perm, tuple(d in perm for d in self._active)))
-        return tuple(slots)
-
-    def _axis_allows(self, kind: str, index: int, dim: str) -> bool:
-        """Whether fanout `index` may unroll `dim` on axis `kind`."""
-        fanout = self.arch.fanouts[index]
-        allowed = fanout.x_dims if kind == "X" else fanout.y_dims
-        return allowed is None or dim in allowed
+            perm = permutation(arch, index) if kind == "T" else ()
+            out.append(_Slot(kind, index, shape.caps.get((kind, index)), tuple(rows[k]), must_be, perm,
+                             tuple(d in perm for d in self._active)))
+        return tuple(out)
 
     # -- counting ----------------------------------------------------------------------------------
 
@@ -330,11 +289,7 @@ class Mapspace:
     def _orders(self, slot: _Slot, factor: tuple[int, ...]) -> Iterator[tuple[str, ...]]:
         """Every allowed loop order (outermost first) of the dims with factor > 1 at a temporal slot."""
         dims = [d for d, f in zip(self._active, factor) if f > 1]
-        perm = slot.permutation
-        wanted = [d for d in perm if d in dims]
-        for order in permutations(dims):
-            if [d for d in order if d in perm] == wanted:
-                yield order
+        return (order for order in permutations(dims) if order_allowed(order, slot.permutation))
 
     def _random_order(self, slot: _Slot, factor: tuple[int, ...], rng: random.Random) -> tuple[str, ...]:
         """A uniformly random allowed loop order: shuffle, then put the constrained dims in their order."""

@@ -22,13 +22,14 @@ from accelmap.errors import InfeasibleLayer
 from accelmap.ir.workload import Workload
 from accelmap.mapper import cpsat
 from accelmap.mapper.cpsat import Formulation, Outcome, build
-from accelmap.mapper.cpsat_terms import bounds_of
+from accelmap.mapper.cpsat.terms import bounds_of
 from accelmap.mapper.mapping import Mapping
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import OBJECTIVES, Cost, evaluate, lower_bounds, score
 from accelmap.mapper.search_random import random_search
 from accelmap.mapper.tiebreak import canonical
-from accelmap.mapper.validity import check_mapping, padded_bounds
+from accelmap.mapper.slots import padded_bounds
+from accelmap.mapper.validity import check_mapping
 
 HINT_SAMPLES = 300
 """Random mappings scored for the hint (after the mapspace is counted, which the sampler needs)."""
@@ -388,7 +389,7 @@ def _smallest_need(f: Formulation, level: int, pool: str, lits: list) -> str:
     """Least bits the pool's kept tiles need when every other constraint holds (its own capacity dropped)."""
     from ortools.sat.python import cp_model
 
-    from accelmap.mapper.cpsat_cost import tile_poly
+    from accelmap.mapper.cpsat.cost import tile_poly
 
     dv = f.dv
     lv = dv.arch.levels[level]

@@ -1,7 +1,8 @@
 """`check_mapping`: every rule of the mapspace a mapping breaks, one message each; tiles and what fits.
 
-The rules (the mapspace in `mapspace.py` generates exactly the mappings that
-pass them, up to the order of spatial loops on one axis, which is a set):
+The rules are `slots.py`'s (the mapspace in `mapspace.py` generates exactly
+the mappings that pass them, up to the order of spatial loops on one axis,
+which is a set):
 
 - shape: one loop tuple and one keep set per level, one `SpatialLoops` per fanout;
 - loops: known dims, factors > 1, at most one loop per dim per level and per axis;
@@ -24,70 +25,16 @@ The tile geometry (`tiles`, `words`) and the capacity rule live here too:
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from math import prod
 
 from accelmap.arch.spec import Arch, Level
 from accelmap.ir.workload import DIMS, TENSORS, Workload
-from accelmap.mapper.mapping import Loop, Mapping, dims_covered
+from accelmap.mapper.mapping import Mapping, dims_covered
+from accelmap.mapper.slots import (Slot, axis_allows, fixed_factors, forced_keep, level_tensors, order_allowed,
+                                   padded_bounds, permutation, slot_loops)
 
 DIM_INDEX = {d: i for i, d in enumerate(DIMS)}
 _N, _G, _K, _C, _P, _Q, _R, _S = range(len(DIMS))
-Slot = tuple[str, int]
-"""Where a loop sits: ("T", level index) temporal, ("X", fanout index) or ("Y", fanout index) spatial."""
-
-
-def max_padded_bound(bound: int) -> int:
-    """The largest bound a dim may be padded to: one more, or an eighth more for bounds >= 16.
-
-    A bound of 1 is never padded (that would only add idle iterations).
-    """
-    return bound if bound == 1 else bound + max(1, bound // 8)
-
-
-@lru_cache(maxsize=None)
-def padded_bounds(bound: int) -> tuple[int, ...]:
-    """The bound, then the values it may be padded to: the 5-smooth ones (no prime factor above 5) up to
-    `max_padded_bound`.
-
-    Padding pays only through a better factorisation (a tile or an axis
-    that divides evenly); the smooth values have the most ways to split.
-    Keeping only them keeps the solver's prime set small ({2, 3, 5} and
-    the bound's own): every value in the range would bring its own primes.
-    """
-    return (bound, *(n for n in range(bound + 1, max_padded_bound(bound) + 1) if _smooth(n)))
-
-
-def _smooth(n: int) -> bool:
-    for p in (2, 3, 5):
-        while n % p == 0:
-            n //= p
-    return n == 1
-
-
-def fixed_factors(arch: Arch) -> dict[Slot, dict[str, int]]:
-    """The factors the arch's constraints fix, per slot; a temporal 0 means "the whole remaining bound"."""
-    fixed: dict[Slot, dict[str, int]] = {}
-    names = [level.name for level in arch.levels]
-    fanouts = [fanout.name for fanout in arch.fanouts]
-    for con in arch.level_constraints:
-        if con.level in names and con.factors:
-            fixed[("T", names.index(con.level))] = dict(con.factors)
-    for con in arch.fanout_constraints:
-        if con.fanout in fanouts:
-            j = fanouts.index(con.fanout)
-            for axis, factors in (("X", con.x_factors), ("Y", con.y_factors)):
-                if factors:
-                    fixed[(axis, j)] = dict(factors)
-    return fixed
-
-
-def slot_loops(mapping: Mapping) -> dict[Slot, tuple[Loop, ...]]:
-    """The mapping's loops by slot."""
-    loops: dict[Slot, tuple[Loop, ...]] = {("T", i): level for i, level in enumerate(mapping.temporal)}
-    for j, fan in enumerate(mapping.spatial):
-        loops[("X", j)], loops[("Y", j)] = fan.x, fan.y
-    return loops
 
 
 def check_mapping(workload: Workload, arch: Arch, mapping: Mapping) -> list[str]:
@@ -167,13 +114,13 @@ def _loop_problems(arch: Arch, mapping: Mapping) -> list[str]:
 def _fanout_problems(arch: Arch, mapping: Mapping) -> list[str]:
     """Spatial sizes within the array, dims allowed on each axis."""
     problems = []
-    for fanout, fan in zip(arch.fanouts, mapping.spatial):
+    for j, (fanout, fan) in enumerate(zip(arch.fanouts, mapping.spatial)):
         for axis, size, have, allowed, loops in (("X", fan.x_size, fanout.x, fanout.x_dims, fan.x),
                                                  ("Y", fan.y_size, fanout.y, fanout.y_dims, fan.y)):
             if size > have:
                 problems.append(f"fanout {fanout.name}: {axis} uses {size} children, it has {have}")
             for loop in loops:
-                if allowed is not None and loop.dim not in allowed:
+                if not axis_allows(arch, (axis, j), loop.dim):
                     problems.append(f"fanout {fanout.name}: dim {loop.dim} may not be unrolled on {axis} "
                                     f"(allowed: {', '.join(sorted(allowed)) or 'none'})")
     return problems
@@ -184,24 +131,21 @@ def _keep_problems(arch: Arch, mapping: Mapping) -> list[str]:
     problems = []
     for i, (level, keep) in enumerate(zip(arch.levels, mapping.keep)):
         listed = ", ".join(t for t in TENSORS if t in keep)
+        allowed = frozenset(level_tensors(arch, i))
         if i == 0 and keep != frozenset(TENSORS):
             problems.append(f"level {level.name} (outermost) must keep every tensor, keeps [{listed}]")
         elif not level.storage and keep:
             problems.append(f"level {level.name} has storage: false and keeps nothing, got [{listed}]")
-        elif i and keep - level.keeps:
-            extra = ", ".join(t for t in TENSORS if t in keep - level.keeps)
+        elif i and keep - allowed:
+            extra = ", ".join(t for t in TENSORS if t in keep - allowed)
             problems.append(f"level {level.name} cannot keep {extra} "
-                            f"(it holds {', '.join(t for t in TENSORS if t in level.keeps) or 'nothing'})")
-    names = [level.name for level in arch.levels]
-    for con in arch.level_constraints:
-        if con.level not in names:
-            continue
-        keep = mapping.keep[names.index(con.level)]
+                            f"(it holds {', '.join(t for t in TENSORS if t in allowed) or 'nothing'})")
+        must, banned = forced_keep(arch, i) if i else (frozenset(), frozenset())
         for t in TENSORS:
-            if t in con.keep and t not in keep:
-                problems.append(f"level {con.level} must keep {t} (dataflow constraint)")
-            if t in con.bypass and t in keep:
-                problems.append(f"level {con.level} must bypass {t} (dataflow constraint)")
+            if t in must and t not in keep:
+                problems.append(f"level {level.name} must keep {t} (dataflow constraint)")
+            if t in banned and t in keep:
+                problems.append(f"level {level.name} must bypass {t} (dataflow constraint)")
     return problems
 
 
@@ -229,14 +173,13 @@ def _factor_constraint_problems(arch: Arch, mapping: Mapping, bounds: dict[str, 
 def _permutation_problems(arch: Arch, mapping: Mapping) -> list[str]:
     """Listed dims that have loops at the level appear in the listed order, outermost first."""
     problems = []
-    names = [level.name for level in arch.levels]
-    for con in arch.level_constraints:
-        if con.level not in names or not con.permutation:
-            continue
-        order = [loop.dim for loop in mapping.temporal[names.index(con.level)] if loop.dim in con.permutation]
-        want = [dim for dim in con.permutation if dim in order]
-        if order != want:
-            problems.append(f"level {con.level}: loops {' '.join(order)} must appear in the order "
+    for i, level in enumerate(arch.levels):
+        perm = permutation(arch, i)
+        order = tuple(loop.dim for loop in mapping.temporal[i])
+        if perm and not order_allowed(order, perm):
+            got = [d for d in order if d in perm]
+            want = [d for d in perm if d in got]
+            problems.append(f"level {level.name}: loops {' '.join(got)} must appear in the order "
                             f"{' '.join(want)}, outermost first (dataflow constraint)")
     return problems
 

@@ -6,7 +6,8 @@ from dataclasses import replace
 from accelmap.arch.spec import FanoutConstraint, LevelConstraint
 from accelmap.ir.workload import make_workload
 from accelmap.mapper.mapping import Mapping
-from accelmap.mapper.validity import check_mapping, max_padded_bound, padded_bounds
+from accelmap.mapper.slots import max_padded_bound, padded_bounds
+from accelmap.mapper.validity import check_mapping
 
 from .archs import partitioned, three_level, two_fanouts
 from .test_model import mapping

@@ -15,7 +15,7 @@ from ortools.sat.python import cp_model
 
 from accelmap.arch import load_arch
 from accelmap.ir.workload import make_workload
-from accelmap.mapper import cpsat_cost
+from accelmap.mapper.cpsat import cost as cpsat_cost
 from accelmap.mapper.cpsat import build, pin
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import evaluate

@@ -1,7 +1,7 @@
 """The CP-SAT formulation of a whole mapspace: build it, solve it, read the mapping back.
 
-`build` assembles `cpsat_vars.Decisions` (factors, loop orders, keep) and
-`cpsat_cost` (traffic, energy, cycles, capacity) into one model whose
+`build` assembles `decisions.Decisions` (factors, loop orders, keep) and
+`cost` (traffic, energy, cycles, capacity) into one model whose
 objective is the cost model's number exactly: energy in integer fJ, cycles
 as the max of exact ceilings. `solve_once` runs it with a hint and an
 optional cap on the objective; `decode` turns the solution into a `Mapping`.
@@ -17,10 +17,10 @@ from ortools.sat.python import cp_model
 
 from accelmap.arch.spec import Arch
 from accelmap.ir.workload import DIMS, TENSORS, Workload
-from accelmap.mapper.cpsat_cost import capacity_constraints, cycles_expr, energy_expr, traffic_terms
-from accelmap.mapper.cpsat_nest import Nest, build_nest
-from accelmap.mapper.cpsat_terms import prime_exponents
-from accelmap.mapper.cpsat_vars import Decisions
+from accelmap.mapper.cpsat.cost import capacity_constraints, cycles_expr, energy_expr, traffic_terms
+from accelmap.mapper.cpsat.nest import Nest, build_nest
+from accelmap.mapper.cpsat.terms import prime_exponents
+from accelmap.mapper.cpsat.decisions import Decisions
 from accelmap.mapper.mapping import Loop, Mapping, SpatialLoops
 
 

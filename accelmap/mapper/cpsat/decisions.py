@@ -31,8 +31,9 @@ from ortools.sat.python import cp_model
 
 from accelmap.arch.spec import Arch
 from accelmap.ir.workload import DIMS, TENSORS
-from accelmap.mapper.cpsat_nest import Nest, level_tensors
-from accelmap.mapper.cpsat_terms import ONE, Algebra, Lit, Mono, Slot, mono, prime_exponents, sel_sub
+from accelmap.mapper.cpsat.nest import Nest
+from accelmap.mapper.cpsat.terms import ONE, Algebra, Lit, Mono, mono, prime_exponents, sel_sub
+from accelmap.mapper.slots import Slot, keep_choice, permutation
 
 WINDOW = {"P": ("H", "stride"), "R": ("H", "dilation"), "Q": ("W", "stride"), "S": ("W", "dilation")}
 """Sliding-window dims: the input axis each moves and whether its step is the stride or the dilation."""
@@ -132,8 +133,7 @@ class Decisions:
                 self._order_class(m)
 
     def _permutation(self, m: int) -> tuple[str, ...]:
-        name = self.arch.levels[m].name
-        return next((c.permutation for c in self.arch.level_constraints if c.level == name and c.permutation), ())
+        return permutation(self.arch, m)
 
     def _order_class(self, m: int) -> None:
         """The order's class at level m, exactly the features some permutation of its loops has.
@@ -255,19 +255,11 @@ class Decisions:
     # -- keep ------------------------------------------------------------------------------------
 
     def _keep_variables(self) -> None:
-        """keep[i, t]: DRAM keeps all, buffer-less levels nothing, forced keep / bypass honoured."""
-        for i, level in enumerate(self.arch.levels):
-            con = next((c for c in self.arch.level_constraints if c.level == level.name), None)
-            allowed = level_tensors(self.arch, i)
+        """keep[i, t]: a constant where `slots.keep_choice` decides it, a decision otherwise."""
+        for i in range(len(self.arch.levels)):
             for t in TENSORS:
-                if i == 0:
-                    self.keep[i, t] = True
-                elif t not in allowed or (con and t in con.bypass):
-                    self.keep[i, t] = False
-                elif con and t in con.keep:
-                    self.keep[i, t] = True
-                else:
-                    self.keep[i, t] = self.model.new_bool_var(f"keep[{i},{t}]")
+                choice = keep_choice(self.arch, i, t)
+                self.keep[i, t] = choice if choice is not None else self.model.new_bool_var(f"keep[{i},{t}]")
 
     def _keep_chain(self) -> None:
         """Implied by the definitions, stated for the LP: one innermost keeper per tensor, one parent per keeper."""

@@ -1,10 +1,7 @@
-"""The static shape of a mapping problem: slots, which dims may sit where, padding candidates.
+"""The static shape of a mapping problem for the solver: `slots.py`'s rules per dim, padding candidates.
 
-Mirrors `mapspace.Mapspace` (the reference for what is allowed): slots in
-nest order (level 0 temporal, its fanout's X and Y, level 1 temporal, ...),
-a dim's factor at a slot is fixed by a constraint, forced to 1 (a residual
-factor "0" elsewhere, an axis that does not allow it, a one-wide axis), or
-free.
+The slots and which factors are forced come from `slots.py` (the one owner
+of the mapspace's rules, which `mapspace.Mapspace` and `validity` read too).
 
 Padding (`allow_padding`): a dim's bound may be raised to one of its
 `padded_bounds`. Candidates that can never be strictly better are
@@ -23,9 +20,9 @@ from functools import lru_cache
 from math import prod
 
 from accelmap.arch.spec import Arch
-from accelmap.ir.workload import DIMS, TENSORS, Workload
-from accelmap.mapper.cpsat_terms import Slot, prime_exponents
-from accelmap.mapper.validity import fixed_factors, padded_bounds
+from accelmap.ir.workload import DIMS, Workload
+from accelmap.mapper.cpsat.terms import prime_exponents
+from accelmap.mapper.slots import Slot, padded_bounds, slots
 
 DOMINANCE_BUDGET = 20_000
 """Split checks spent per dim on padding dominance before keeping the remaining candidates as they are."""
@@ -83,27 +80,19 @@ class Nest:
 
 
 def build_nest(workload: Workload, arch: Arch, allow_padding: bool) -> Nest:
-    """Slots, fixed factors and (dominance-pruned) padding candidates, as `Mapspace` defines them."""
-    fanout_below, fanout_parent = {}, {}
-    places: list[Slot] = []
-    for i, level in enumerate(arch.levels):
-        places.append(("T", i))
-        j = next((j for j, f in enumerate(arch.fanouts) if f.parent == level.name), None)
-        if j is not None:
-            fanout_below[i], fanout_parent[j] = j, i
-            places += [("X", j), ("Y", j)]
-    caps = {("X", j): f.x for j, f in enumerate(arch.fanouts)}
-    caps.update({("Y", j): f.y for j, f in enumerate(arch.fanouts)})
+    """Slots, forced factors (`slots.py`) and (dominance-pruned) padding candidates."""
+    shape = slots(arch)
+    places = list(shape.places)
     bounds = workload.dims
     wanted = {d: padded_bounds(b) if allow_padding else (b,) for d, b in bounds.items()}
     active = [d for d in DIMS if max(wanted[d]) > 1]
-    fixed = _fixed(arch, places, active, caps)
+    fixed = {(d, s): f for s in places for d in active if (f := shape.forced(arch, d, s)) is not None}
     targets, dropped = {}, {}
     prune = allow_padding and _updates_cost_no_more_than_writes(arch)
     for d in active:
         keep = _viable(wanted[d], d, places, fixed)
         if prune:
-            kept = padding_candidates(keep, d, places, fixed, caps)
+            kept = padding_candidates(keep, d, places, fixed, shape.caps)
             dropped[d] = tuple(b for b in keep if b not in kept)
             keep = kept
         targets[d] = keep
@@ -117,33 +106,8 @@ def build_nest(workload: Workload, arch: Arch, allow_padding: bool) -> Nest:
             for p in prime_exponents(fixed.get((d, s), 1)):
                 exps.setdefault(p, 0)
         kmax[d] = exps
-    return Nest(workload, arch, tuple(places), fanout_below, fanout_parent, targets, kmax, fixed, caps,
-                dropped)
-
-
-def _fixed(arch: Arch, places: list[Slot], active: list[str], caps: dict[Slot, int]) -> dict:
-    """(dim, slot) -> forced factor, by `Mapspace._build_slots`'s rules."""
-    constraints = fixed_factors(arch)
-    out = {}
-    for slot in places:
-        fix = constraints.get(slot, {})
-        for d in active:
-            residual = [s for s, f in constraints.items() if f.get(d) == 0]
-            if d in fix and fix[d] != 0:
-                out[d, slot] = fix[d]
-            elif residual and residual != [slot]:
-                out[d, slot] = 1
-            elif slot[0] != "T" and not _axis_allows(arch, slot, d):
-                out[d, slot] = 1
-            elif slot[0] != "T" and caps[slot] == 1:
-                out[d, slot] = 1
-    return out
-
-
-def _axis_allows(arch: Arch, slot: Slot, dim: str) -> bool:
-    fanout = arch.fanouts[slot[1]]
-    allowed = fanout.x_dims if slot[0] == "X" else fanout.y_dims
-    return allowed is None or dim in allowed
+    return Nest(workload, arch, tuple(places), shape.fanout_below, shape.fanout_parent, targets, kmax, fixed,
+                shape.caps, dropped)
 
 
 def _viable(cands: tuple[int, ...], dim: str, places: list[Slot], fixed: dict) -> tuple[int, ...]:
@@ -210,11 +174,3 @@ def _divisors(value: int) -> tuple[int, ...]:
 
 class _OutOfBudget(Exception):
     """Dominance checking ran out of budget: keep the candidate."""
-
-
-def level_tensors(arch: Arch, level: int) -> tuple[str, ...]:
-    """Tensors level `level` can keep (DRAM: all; buffer-less: none)."""
-    if level == 0:
-        return TENSORS
-    lv = arch.levels[level]
-    return tuple(t for t in TENSORS if lv.storage and t in lv.keeps)

@@ -15,8 +15,8 @@ from fractions import Fraction
 from ortools.sat.python import cp_model
 
 from accelmap.ir.workload import DIMS, TENSORS
-from accelmap.mapper.cpsat_terms import Lit, Mono, Poly, bounds_of, mono, poly_mul
-from accelmap.mapper.cpsat_vars import WINDOW, Decisions
+from accelmap.mapper.cpsat.terms import Lit, Mono, Poly, bounds_of, mono, poly_mul
+from accelmap.mapper.cpsat.decisions import WINDOW, Decisions
 from accelmap.mapper.model import exact_bandwidth
 
 _TILE_DIMS = {"W": ("G", "K", "C", "R", "S"), "O": ("N", "G", "K", "P", "Q")}

@@ -20,8 +20,8 @@ from math import prod
 
 from ortools.sat.python import cp_model
 
-Slot = tuple[str, int]
-"""("T", level) temporal, ("X", fanout) or ("Y", fanout) spatial (as in `validity`)."""
+from accelmap.mapper.slots import Slot
+
 Lit = object
 """A CP-SAT literal (BoolVar or its negation) or a Python bool, folded where it is known."""
 Sel = tuple[int, tuple[tuple[int, int], ...]]
