@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from accelmap.backend import ExecResult, Schedule, Validation
     from accelmap.mapper.network import Progress
     from accelmap.mapper.solve import MapResult
+    from accelmap.sweep import SweepProgress, SweepResult, SweepSpec
 
 
 def resolve_model(source: str | Path | onnx.ModelProto) -> str | Path | onnx.ModelProto:
@@ -193,3 +194,28 @@ def validate(out_dir: str | Path, inputs: str | Path | dict | None = None, seed:
     from accelmap.backend import validate as check
 
     return check(out_dir, inputs, seed=seed, model=model)
+
+
+def sweep(spec: "str | Path | SweepSpec", out_dir: str | Path | None = None, *, scheduler: str | None = None,
+          workers: int | None = None, in_process: bool = False, time_limit: float | None = None,
+          use_cache: bool = True, cache_dir: Path | None = None,
+          progress: "Callable[[SweepProgress], None] | None" = None) -> "SweepResult":
+    """Map every model on every design of a sweep spec; the table, Pareto fronts, and SWEEPDIR if `out_dir`.
+
+    Runs on Dask: an embedded LocalCluster of `workers` processes (default:
+    one per core), or the cluster of the scheduler at `scheduler`
+    ('tcp://HOST:PORT'; then `workers` is how many to wait for);
+    `in_process` solves one task after another here instead. Finished tasks
+    are kept (result cache, SWEEPDIR/tasks/), so a stopped sweep resumes.
+    """
+    from dataclasses import replace
+
+    from accelmap.sweep import load_spec, run_sweep
+
+    checked = spec if not isinstance(spec, (str, Path)) else load_spec(spec)
+    if time_limit is not None:
+        checked = replace(checked, search=replace(checked.search, time_limit=time_limit))
+    graphs = {model: load_model(model) for model in checked.models}
+    return run_sweep(checked, graphs, Path(out_dir) if out_dir is not None else None, scheduler=scheduler,
+                     workers=workers, in_process=in_process, use_cache=use_cache, cache_dir=cache_dir,
+                     progress=progress)

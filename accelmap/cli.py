@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     _compile_parser(subs)
     _validate_parser(subs)
     _explain_parser(subs)
+    _sweep_parser(subs)
 
     arch = subs.add_parser("arch", help="architecture presets and files")
     arch_subs = arch.add_subparsers(dest="arch_command", metavar="ACTION")
@@ -156,6 +157,31 @@ def _explain_parser(subs: argparse._SubParsersAction) -> None:
                         "  accelmap explain out/resnet18\n  accelmap explain out/resnet18 --layer /layer1/0/conv1/Conv")
     parser.add_argument("outdir", help="a directory written by `accelmap compile`")
     parser.add_argument("--layer", default=None, help="one mapped layer (default: the summary of all)")
+
+
+def _sweep_parser(subs: argparse._SubParsersAction) -> None:
+    parser = _subparser(subs, "sweep", "map models on every design of a sweep spec (on Dask); table, Pareto fronts, "
+                        "sweep.html",
+                        "  accelmap sweep eyeriss_sweep.yaml -o sweeps/eyeriss\n"
+                        "  accelmap sweep spec.yaml --workers 2 --time-limit 10\n"
+                        "  accelmap sweep spec.yaml --scheduler tcp://10.0.0.5:8786 --workers 16 --json")
+    parser.add_argument("spec", help="sweep spec YAML: base arch, axes, sample, models, objectives (README)")
+    cluster = parser.add_argument_group("cluster")
+    cluster.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                         help="run on the Dask cluster of this scheduler (default: an embedded local cluster)")
+    cluster.add_argument("--workers", type=int, default=None, metavar="N",
+                         help="embedded cluster: worker processes (default: one per core); with --scheduler: "
+                              "wait until N workers have joined")
+    cluster.add_argument("--in-process", action="store_true",
+                         help="no Dask: solve the tasks one after another in this process")
+    search = parser.add_argument_group("search")
+    search.add_argument("--time-limit", type=float, default=None,
+                        help="seconds per task (default: the spec's search.time_limit, else 30)")
+    search.add_argument("--no-cache", action="store_true", help="ignore and do not fill the result cache")
+    search.add_argument("--cache-dir", default=None, help="result cache (default: ~/.cache/accelmap)")
+    output = parser.add_argument_group("results")
+    output.add_argument("-o", "--output", default=None,
+                        help="SWEEPDIR (default: ./accelmap-sweep/SPEC); running again resumes there")
 
 
 def parse_shapes(items: list[str]) -> dict[str, tuple[int, ...]]:
@@ -316,6 +342,73 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """`accelmap sweep`: run the sweep, write SWEEPDIR, print the Pareto designs; Ctrl-C keeps finished tasks."""
+    from accelmap.sweep import SweepInterrupted
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: give a positive number of workers")
+    if args.time_limit is not None and args.time_limit <= 0:
+        raise UsageError(f"--time-limit {args.time_limit:g}: give a positive number of seconds")
+    out_dir = Path(args.output or Path("accelmap-sweep") / Path(args.spec).stem)
+    update, close = _sweep_bar(args)
+    try:
+        result = api.sweep(args.spec, out_dir, scheduler=args.scheduler, workers=args.workers,
+                           in_process=args.in_process, time_limit=args.time_limit, use_cache=not args.no_cache,
+                           cache_dir=Path(args.cache_dir) if args.cache_dir else None, progress=update)
+    except SweepInterrupted as stop:
+        close()
+        print(f"interrupted: {stop}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        close()
+    if args.json:
+        from accelmap.sweep.table import cells, columns
+
+        names = columns(tuple(axis.name for axis in result.spec.axes))
+        print(json.dumps({"out_dir": str(out_dir), "tasks_before_dedup": result.tasks_before_dedup,
+                          "tasks": result.tasks, "solved": result.solved, "proved": result.proved,
+                          "wall_time": result.wall_time,
+                          "rows": [dict(zip(names, cells(row))) for row in result.rows]}, indent=1))
+    elif not args.quiet:
+        print(_sweep_summary(result, out_dir))
+    return EXIT_OK
+
+
+def _sweep_bar(args: argparse.Namespace):
+    """A tqdm bar over tasks with the proved share (none with --quiet or --json); returns (callback, close)."""
+    if args.quiet or args.json:
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bars: list = []
+
+    def update(p) -> None:
+        if not bars:                          # the first report comes after the kept tasks are read back
+            bars.append(tqdm(total=p.total, initial=p.done, unit="task", file=sys.stderr, dynamic_ncols=True,
+                             leave=False))
+        bars[0].set_postfix_str(f"proved {p.proved}/{p.done} ({100 * p.proved / max(p.done, 1):.0f}%), "
+                                f"solved now {p.solved}", refresh=False)
+        bars[0].update(p.done - bars[0].n)
+
+    return update, lambda: bars and bars[0].close()
+
+
+def _sweep_summary(result, out_dir: Path) -> str:
+    """The Pareto designs as a table, and one line of counts."""
+    axes = [axis.name for axis in result.spec.axes]
+    front = [r for r in result.rows if r.pareto]
+    rows = [[r.design, *r.labels, r.model, r.objective, f"{r.energy_uj:.3f}", f"{r.cycles:,}", f"{r.onchip_kib:,.1f}",
+             f"{100 * r.proved:.0f}%", ",".join(r.pareto)] for r in front]
+    table = _table(rows, ["design", *axes, "model", "objective", "energy uJ", "cycles", "on-chip KiB", "proved",
+                          "Pareto front"])
+    infeasible = sum(not r.feasible for r in result.rows)
+    return (f"{table}\n\n{len(result.designs)} designs x {len(result.spec.models)} model(s) x "
+            f"{len(result.spec.objectives)} objective(s): {result.tasks_before_dedup} tasks, {result.tasks} distinct, "
+            f"{result.solved} solved now ({result.tasks - result.solved} kept from before), {result.proved} proved "
+            f"optimal; {infeasible} infeasible row(s); {result.wall_time:.1f} s; wrote {out_dir}")
+
+
 def _verdict_text(verdict) -> str:
     lines = [f"validation against onnxruntime ({verdict.model}), tolerance {verdict.tolerance:g} relative:"]
     for check in verdict.outputs:
@@ -406,7 +499,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"evaluate": cmd_evaluate, "inspect": cmd_inspect, "zoo": cmd_zoo, "arch": cmd_arch, "compile": cmd_compile,
-            "validate": cmd_validate, "explain": cmd_explain}
+            "validate": cmd_validate, "explain": cmd_explain, "sweep": cmd_sweep}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,3 +42,17 @@ class InfeasibleLayer(AccelmapError):
 
 class ScheduleError(AccelmapError):
     """An OUTDIR is missing, corrupt or inconsistent."""
+
+
+class SweepSpecError(AccelmapError):
+    """A sweep spec is invalid (an unknown axis, a value that makes an invalid arch, an empty grid)."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = list(problems)
+        lines = "\n  ".join(self.problems)
+        super().__init__(f"{source}: {len(self.problems)} problem(s) in the sweep spec:\n  {lines}")
+
+
+class ClusterError(AccelmapError):
+    """A Dask scheduler cannot be reached, or too few workers joined it."""
