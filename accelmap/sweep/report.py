@@ -21,7 +21,7 @@ WIDTH, HEIGHT = 540, 380
 FRONT_COLOUR, OTHER_COLOUR = "#d9602b", "#7d94b5"
 AXIS_TITLES = {"energy_uj": "energy (uJ)", "cycles": "cycles", "onchip_kib": "on-chip capacity (KiB)"}
 SWEEP_CSS = CSS + """
-.plots{display:flex;flex-wrap:wrap;gap:12px}
+.plots{display:flex;flex-wrap:wrap;gap:12px}.wide{overflow-x:auto}
 tr.front td{background:#fff4ec}td.reason{text-align:left;white-space:normal;color:#a33}
 """
 
@@ -87,6 +87,13 @@ def span_ticks(low: float, high: float) -> list[float]:
     return ticks
 
 
+def _padded(values: list[float]) -> tuple[float, float]:
+    """The values' range widened by 5% each side, so no point sits on the frame."""
+    low, high = min(values), max(values)
+    margin = 0.05 * (high - low or abs(high) or 1.0)
+    return low - margin, high + margin
+
+
 def pareto_plot(plot_id: str, rows: list[SweepRow], front: str) -> str:
     """Energy (y) against cycles or capacity (x): one circle per feasible design, the front joined."""
     y_field, x_field = FRONTS[front]
@@ -96,8 +103,8 @@ def pareto_plot(plot_id: str, rows: list[SweepRow], front: str) -> str:
     if not points:
         return "".join(parts) + text(WIDTH / 2, HEIGHT / 2, "no feasible design", 13) + "</svg>"
     left, top, right, bottom = 70, 40, WIDTH - 20, HEIGHT - 50
-    xs, ys = span_ticks(min(p[0] for p in points), max(p[0] for p in points)), \
-        span_ticks(min(p[1] for p in points), max(p[1] for p in points))
+    xs = span_ticks(*_padded([p[0] for p in points]))
+    ys = span_ticks(*_padded([p[1] for p in points]))
     to_x = lambda v: left + (right - left) * (v - xs[0]) / (xs[-1] - xs[0])  # noqa: E731
     to_y = lambda v: bottom - (bottom - top) * (v - ys[0]) / (ys[-1] - ys[0])  # noqa: E731
     key, _ = legend(left, 22, [("Pareto front", FRONT_COLOUR), ("other designs", OTHER_COLOUR)], right - left)
@@ -109,6 +116,11 @@ def pareto_plot(plot_id: str, rows: list[SweepRow], front: str) -> str:
             steps.append(f"H{num(to_x(x))} V{num(to_y(y))}")
         parts.append(f'<path class="front-line" d="{" ".join(steps)}" fill="none" stroke="{FRONT_COLOUR}" '
                      'stroke-width="1.5" stroke-dasharray="4 3"/>')
+    names: dict[tuple[float, float], list[str]] = {}
+    for x, y, row in on_front:
+        names.setdefault((x, y), []).append(row.design)
+    for (x, y), designs in names.items():           # designs at the same point share one label
+        parts.append(text(to_x(x) + 8, to_y(y) - 6, ", ".join(designs), 10, "start", "point-label"))
     for x, y, row in sorted(points, key=lambda p: front in p[2].pareto):
         best = front in row.pareto
         tip = (f"{row.design} ({', '.join(row.labels)}): {row.energy_uj:,.3f} uJ, {row.cycles:,} cycles, "
@@ -117,8 +129,6 @@ def pareto_plot(plot_id: str, rows: list[SweepRow], front: str) -> str:
                      f'cx="{num(to_x(x))}" cy="{num(to_y(y))}" r="{6 if best else 4.5}" '
                      f'fill="{FRONT_COLOUR if best else OTHER_COLOUR}" fill-opacity="0.85" stroke="#fff">'
                      f"<title>{esc(tip)}</title></circle>")
-        if best:
-            parts.append(text(to_x(x) + 8, to_y(y) - 6, row.design, 10, "start", "point-label"))
     parts += [frame(left, top, right, bottom),
               text((left + right) / 2, bottom + 38, AXIS_TITLES[x_field], 11),
               text(16, (top + bottom) / 2, AXIS_TITLES[y_field], 11, "middle", rotate=-90), "</svg>"]
@@ -139,7 +149,8 @@ def table_html(rows: list[SweepRow], axis_names: tuple[str, ...]) -> str:
             else:
                 shown.append(f"<td>{esc(_cell(name, value))}</td>")
         body.append(f'<tr class="{"front" if row.pareto else "design"}">{"".join(shown)}</tr>')
-    return f'<table id="sweep-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    return (f'<div class="wide"><table id="sweep-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}'
+            "</tbody></table></div>")
 
 
 def _cell(name: str, value: object) -> str:

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from accelmap import api
+
 from .helpers import tiny_model, write_spec
 
 
@@ -15,3 +17,11 @@ def tiny_dir(tmp_path_factory) -> Path:
     tiny_model(root / "tiny.onnx")
     write_spec(root / "spec.yaml")
     return root
+
+
+@pytest.fixture(scope="session")
+def reference(tiny_dir, tmp_path_factory):
+    """The four tiny designs solved one task after another in this process: (result, sweep.csv text, root)."""
+    root = tmp_path_factory.mktemp("reference")
+    result = api.sweep(tiny_dir / "spec.yaml", root / "out", in_process=True, cache_dir=root / "cache")
+    return result, (root / "out" / "sweep.csv").read_text(), root

@@ -26,14 +26,6 @@ def kept_keys(cache: Path, journal: Path) -> set[str]:
     return {p.stem for p in cache.glob("*.json")} | {p.name.split("-")[0] for p in journal.glob("*.json")}
 
 
-@pytest.fixture(scope="module")
-def reference(tiny_dir, tmp_path_factory):
-    """The four tiny designs solved one task after another in this process."""
-    root = tmp_path_factory.mktemp("reference")
-    result = api.sweep(tiny_dir / SPEC, root / "out", in_process=True, cache_dir=root / "cache")
-    return result, (root / "out" / "sweep.csv").read_text(), root
-
-
 def test_reference_sweep_is_proved_and_counts_its_tasks(reference):
     result, table, _ = reference
     assert [r.design for r in result.rows] == ["d0", "d1", "d2", "d3"]
@@ -144,3 +136,81 @@ def test_real_dask_cluster_gives_the_same_table(reference, tiny_dir, tmp_path, d
                       cache_dir=tmp_path / "cache")
     assert again.workers == 2 and again.solved == 12
     assert (tmp_path / "out" / "sweep.csv").read_text() == table
+
+
+def group_alive(group: int, wait: float) -> bool:
+    """True when a process of `group` still exists after `wait` seconds (killed workers are reaped by init)."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+# -- slow: Ctrl-C on the embedded cluster, and ResNet-18 (width / 8) on both kinds of cluster ---------------
+
+@pytest.mark.slow
+def test_ctrl_c_on_the_embedded_cluster_keeps_finished_tasks_and_resumes(tiny_dir, tmp_path):
+    """A 3x3 conv that edge_npu cannot prove in 3 s: each task runs its full limit; SIGINT to the whole
+    process group (as a terminal sends it) mid-sweep; the run stops at once, quietly, and resumes."""
+    import json
+
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    import numpy as np
+
+    w = numpy_helper.from_array(np.ones((8, 4, 3, 3), np.float32), "w")
+    graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], name="conv", pads=[1, 1, 1, 1])], "c3",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 6, 6])], [w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(tmp_path / "c3.onnx"))
+    spec = tmp_path / "c3.yaml"
+    spec.write_text("arch: edge_npu\nmodels: [c3.onnx]\nsearch: {time_limit: 3}\naxes:\n"
+                    "  mac: {key: compute.mac_energy, values: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]}\n")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    command = [str(Path(sys.executable).parent / "accelmap"), "sweep", str(spec), "-o", str(out),
+               "--cache-dir", str(cache), "--workers", "2"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len(kept_keys(cache, out / "tasks")) < 1 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)
+    sent = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert time.monotonic() - sent < 15
+    assert "Traceback" not in err and "terminate called" not in err, err
+    kept = kept_keys(cache, out / "tasks")
+    assert f"interrupted: {len(kept)} of 6 tasks finished and kept" in err
+    assert 1 <= len(kept) < 6 and not (out / "sweep.csv").exists()
+    assert not group_alive(proc.pid, 10), "a process of the embedded cluster is left behind"
+    again = subprocess.run(command + ["--json"], capture_output=True, text=True, timeout=300, check=True)
+    doc = json.loads(again.stdout)
+    assert doc["solved"] == 6 - len(kept) and len(doc["rows"]) == 6
+
+
+@pytest.mark.slow
+def test_resnet18_w8_on_the_embedded_and_a_real_cluster(tmp_path, dask_cluster):
+    """8 designs x ResNet-18 (width / 8) on tpu_v1, 5 s per task: tasks proved in both runs have the same
+    canonical mapping, rows proved throughout are equal, and the unproved differ only in timing."""
+    spec = tmp_path / "r18.yaml"
+    spec.write_text("arch: tpu_v1\nmodels: [resnet18_w8]\nsearch: {time_limit: 5}\naxes:\n"
+                    "  mesh: {keys: [fanouts.matrix_unit.meshX, fanouts.matrix_unit.meshY], "
+                    "values: [[16, 16], [32, 32]]}\n"
+                    "  ub: {key: levels.unified_buffer.capacity, values: [256KiB, 1MiB]}\n"
+                    "  fifo: {key: levels.weight_fifo.capacity, values: [16KiB, 64KiB]}\n")
+    embedded = api.sweep(spec, tmp_path / "a", workers=2, cache_dir=tmp_path / "cache-a")
+    real = api.sweep(spec, tmp_path / "b", scheduler=dask_cluster, workers=2, cache_dir=tmp_path / "cache-b")
+    assert len(embedded.rows) == len(real.rows) == 8 and embedded.tasks == real.tasks == 96
+    both = [k for k, o in embedded.outcomes.items()
+            if getattr(o, "status", "") == "OPTIMAL" and getattr(real.outcomes[k], "status", "") == "OPTIMAL"]
+    assert len(both) >= 48, f"only {len(both)} of 96 tasks proved in both runs"
+    assert all(embedded.outcomes[k].mapping == real.outcomes[k].mapping for k in both)
+    proved = [(a, b) for a, b in zip(embedded.rows, real.rows) if a.proved == b.proved == 1.0]
+    assert all(a == b for a, b in proved)
