@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from accelmap.backend.report import CSS
-from accelmap.backend.svg import esc, frame, grid_x, grid_y, legend, nice_ticks, num, short, svg_open, text
+from accelmap.backend.present.report import CSS
+from accelmap.backend.present.svg import esc, frame, grid_x, grid_y, legend, nice_ticks, num, short, svg_open, text
 from accelmap.sweep.pareto import FRONTS
 from accelmap.sweep.table import SweepRow, cells, columns
 

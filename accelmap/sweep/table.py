@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from accelmap.arch.spec import Arch
 from accelmap.backend import LayerStatus, build_schedule
-from accelmap.backend.summary import layer_rows, totals
+from accelmap.backend.present.summary import layer_rows, totals
 from accelmap.mapper.solve import MapResult
 from accelmap.sweep.pareto import FRONTS, pareto_front
 from accelmap.sweep.tasks import Infeasible, Job, Outcome
