@@ -1,6 +1,11 @@
 """Constant folding before lowering: Constant, Shape/Size of static tensors, and
 any node whose inputs are all constants (ConstantOfShape, Gather/Concat/Unsqueeze
 shape chains, weight transposes), evaluated by ONNX's reference evaluator.
+
+A folded value small enough to steer shapes (a shape, an axis list) goes back
+into the model as an initializer, so shape inference can propagate it; a
+large one (a weight built by ConstantOfShape) is only declared as a typed
+graph input, so the model is not copied through protobuf once per value.
 """
 from __future__ import annotations
 
@@ -11,7 +16,10 @@ from onnx.reference import ReferenceEvaluator
 
 NOT_FOLDABLE = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial",
                 "Bernoulli", "If", "Loop", "Scan"}
-MAX_FOLDED_ELEMENTS = 1 << 26
+MAX_FOLDED_ELEMENTS = 1 << 27
+"""Largest folded value (elements): VGG's first fully connected weight, 102.8 M, fits."""
+SHAPE_LIKE_ELEMENTS = 1 << 12
+"""Folded values up to this size are stored as initializers, so data propagation sees them."""
 
 
 def _static_shapes(model: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
@@ -58,11 +66,20 @@ def _fold_once(model: onnx.ModelProto, constants: dict[str, np.ndarray]) -> bool
             continue
         for name, value in zip(node.output, values):
             constants[name] = np.asarray(value)
-            model.graph.initializer.append(numpy_helper.from_array(np.asarray(value), name))
+            _declare_folded(model, name, constants[name])
         folded = True
     del model.graph.node[:]
     model.graph.node.extend(kept)
     return folded
+
+
+def _declare_folded(model: onnx.ModelProto, name: str, value: np.ndarray) -> None:
+    """Make a folded value known to shape inference: small ones by value, large ones by type and shape."""
+    if value.size <= SHAPE_LIKE_ELEMENTS:
+        model.graph.initializer.append(numpy_helper.from_array(value, name))
+        return
+    model.graph.input.append(helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(value.dtype),
+                                                           value.shape))
 
 
 def fold_constants(model: onnx.ModelProto, constants: dict[str, np.ndarray]) -> onnx.ModelProto:

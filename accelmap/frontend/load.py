@@ -1,4 +1,5 @@
-"""ONNX -> Graph: read, fix input shapes, infer shapes, fold constants, convert, clean up."""
+"""ONNX -> Graph: read, name nodes, settle initializers, fix input shapes, fold constants, infer shapes,
+convert, clean up."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,6 +11,7 @@ from onnx import numpy_helper, shape_inference
 from accelmap.errors import ModelError, ShapeError, UnsupportedOp
 from accelmap.frontend.fold import fold_constants
 from accelmap.frontend.lowering import Lowering, OnnxNode
+from accelmap.frontend.naming import describe_node, name_unnamed_nodes
 from accelmap.frontend.passes import CLEANUPS, rewrite_to_fixpoint
 from accelmap.frontend.registry import convert
 from accelmap.ir.graph import Graph, TensorInfo
@@ -47,17 +49,41 @@ def model_opset(model: onnx.ModelProto) -> int:
     return 1
 
 
-def _check_supported(model: onnx.ModelProto, where: str) -> int:
+def _check_supported(model: onnx.ModelProto, where: str, generated: dict[str, int]) -> int:
     opset = model_opset(model)
     if opset < MIN_OPSET:
         raise UnsupportedOp(f"{where}: opset {opset} is older than the oldest supported ({MIN_OPSET}); "
                             f"upgrade it with onnx.version_converter")
-    for i, node in enumerate(model.graph.node):
+    for node in model.graph.node:
         if node.op_type in QUANTISED_OPS:
-            name = node.name or f"{node.op_type}_{i}"
-            raise UnsupportedOp(f"{where}: node {name!r} is {node.op_type}: quantised (QDQ) models are not "
+            ref = describe_node(node.name, node.op_type, tuple(node.output), generated.get(node.name))
+            raise UnsupportedOp(f"{where}: {ref} is {node.op_type}: quantised (QDQ) models are not "
                                 f"supported yet; export the float model instead")
     return opset
+
+
+def _settle_initializers(model: onnx.ModelProto, initializers_as_inputs: bool) -> None:
+    """Before IR 4 every initializer was also listed as a graph input (its default value).
+
+    Normally those are constants: they leave the input list, and the model is
+    stamped IR 4 so shape inference reads them as initializers. With
+    `initializers_as_inputs` they stay inputs the caller feeds, and their
+    stored values are dropped.
+    """
+    stored = {t.name for t in model.graph.initializer}
+    listed = [value for value in model.graph.input if value.name in stored]
+    if not listed:
+        return
+    if initializers_as_inputs:
+        overridable = {value.name for value in listed}
+        kept = [t for t in model.graph.initializer if t.name not in overridable]
+        del model.graph.initializer[:]
+        model.graph.initializer.extend(kept)
+        return
+    inputs = [value for value in model.graph.input if value.name not in stored]
+    del model.graph.input[:]
+    model.graph.input.extend(inputs)
+    model.ir_version = max(model.ir_version, 4)
 
 
 def _set_input_shapes(model: onnx.ModelProto, overrides: dict[str, tuple[int, ...]], where: str) -> None:
@@ -95,12 +121,18 @@ def _tensor_table(model: onnx.ModelProto) -> dict[str, TensorInfo]:
     return table
 
 
-def load_model(source: str | Path | onnx.ModelProto,
-               input_shapes: dict[str, tuple[int, ...]] | None = None) -> Graph:
-    """Lower an ONNX model (a path or a ModelProto) into a verified Graph."""
+def load_model(source: str | Path | onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]] | None = None,
+               initializers_as_inputs: bool = False) -> Graph:
+    """Lower an ONNX model (a path or a ModelProto) into a verified Graph.
+
+    Initializers that the file also lists as graph inputs (the IR 3
+    convention) are constants unless `initializers_as_inputs`.
+    """
     model, where = read_model(source)
     model = onnx.ModelProto.FromString(model.SerializeToString())
-    opset = _check_supported(model, where)
+    generated = name_unnamed_nodes(model.graph)
+    opset = _check_supported(model, where, generated)
+    _settle_initializers(model, initializers_as_inputs)
     _set_input_shapes(model, dict(input_shapes or {}), where)
     constants = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     try:
@@ -108,12 +140,13 @@ def load_model(source: str | Path | onnx.ModelProto,
         model = shape_inference.infer_shapes(model, data_prop=True)
     except (onnx.onnx_cpp2py_export.shape_inference.InferenceError, ValueError) as err:
         raise ModelError(f"{where}: shape inference failed: {err}") from None
-    tensors = _tensor_table(model)
+    tensors = {name: info for name, info in _tensor_table(model).items() if name not in constants}
     ctx = Lowering(tensors, constants, opset)
-    for i, proto in enumerate(model.graph.node):
-        node = OnnxNode.from_proto(proto, i)
+    for proto in model.graph.node:
+        node = OnnxNode.from_proto(proto, generated)
         if all(out in constants for out in node.outputs):
             continue
+        ctx.current = node
         try:
             convert(node, ctx)
         except (UnsupportedOp, ShapeError) as err:

@@ -9,12 +9,17 @@ import onnx
 from onnx import helper, numpy_helper
 
 from accelmap.errors import ShapeError, UnsupportedOp
+from accelmap.frontend.naming import describe_node
 from accelmap.ir.graph import Node, TensorInfo
 
 
 @dataclass(frozen=True)
 class OnnxNode:
-    """An ONNX node with decoded attributes (strings as str, tensors as numpy)."""
+    """An ONNX node with decoded attributes (strings as str, tensors as numpy).
+
+    `position` is set when the file left the node unnamed and `name` was
+    generated from its op and position (`naming.name_unnamed_nodes`).
+    """
 
     name: str
     op_type: str
@@ -22,13 +27,19 @@ class OnnxNode:
     outputs: tuple[str, ...]
     attrs: dict[str, Any] = field(hash=False, compare=False)
     domain: str = ""
+    position: int | None = None
 
     @classmethod
-    def from_proto(cls, proto: onnx.NodeProto, index: int) -> OnnxNode:
-        """Decode a NodeProto; unnamed nodes get `<op>_<index>`."""
+    def from_proto(cls, proto: onnx.NodeProto, generated: dict[str, int]) -> OnnxNode:
+        """Decode a named NodeProto; `generated` maps names accelmap gave to their position in the file."""
         attrs = {a.name: _attr_value(a) for a in proto.attribute}
-        return cls(proto.name or f"{proto.op_type}_{index}", proto.op_type, tuple(proto.input),
-                   tuple(proto.output), attrs, proto.domain)
+        return cls(proto.name, proto.op_type, tuple(proto.input), tuple(proto.output), attrs, proto.domain,
+                   generated.get(proto.name))
+
+    @property
+    def ref(self) -> str:
+        """The node as messages name it: `node 'x'`, plus where to find it if its name was generated."""
+        return describe_node(self.name, self.op_type, self.outputs, self.position)
 
 
 def _attr_value(attr: onnx.AttributeProto) -> Any:
@@ -56,6 +67,7 @@ class Lowering:
         self.opset = opset
         self.nodes: list[Node] = []
         self.aliases: dict[str, str] = {}
+        self.current: OnnxNode | None = None
         self._names: set[str] = set(tensors) | set(constants)
 
     def resolve(self, tensor: str) -> str:
@@ -91,7 +103,7 @@ class Lowering:
         """The constant value of `tensor`; UnsupportedOp naming the node if it is computed."""
         value = self.const(tensor)
         if value is None:
-            raise UnsupportedOp(f"node {node.name!r}: {node.op_type} needs {what} ({tensor!r}) "
+            raise UnsupportedOp(f"{node.ref}: {node.op_type} needs {what} ({tensor!r}) "
                                 f"to be a constant, but it is computed at run time")
         return value
 
@@ -125,7 +137,9 @@ class Lowering:
                     node.layout, node.post_ops)
         for out in node.outputs:
             if out not in self.tensors:
-                raise ShapeError(f"node {node.name!r}: output {out!r} has no static shape")
+                where = self.current.ref if self.current else f"node {node.name!r}"
+                raise ShapeError(f"{where}: ONNX shape inference found no static shape for its output {out!r}; "
+                                 f"give the model's symbolic inputs sizes with --input-shape NAME=DIMS")
         self.nodes.append(node)
         return node
 

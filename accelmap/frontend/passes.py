@@ -1,11 +1,12 @@
 """Graph clean-ups after conversion, as named rules run to a fixpoint.
 
 Each rule finds one site, rewrites it and returns True, or returns False;
-`rewrite_to_fixpoint` runs the list until no rule fires, verifying the graph
-after every rewrite.
+`rewrite_to_fixpoint` runs each rule until it stops firing, verifies the
+graph, and repeats the round until no rule fires.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -23,22 +24,40 @@ class Rule:
 
 
 def rewrite_to_fixpoint(graph: Graph, rules: list[Rule], limit: int = 100_000) -> Graph:
-    """Apply `rules` until none fires; raises RuntimeError if `limit` rewrites pass."""
-    for _ in range(limit):
-        if not any(rule.apply(graph) for rule in rules):
-            return graph
+    """Apply `rules` until none fires, verifying after each round; RuntimeError if `limit` rewrites pass."""
+    steps = 0
+    while True:
+        fired = False
+        for rule in rules:
+            while rule.apply(graph):
+                fired, steps = True, steps + 1
+                if steps >= limit:
+                    raise RuntimeError(f"rewrites did not converge after {limit} steps (last: {rule.name})")
         graph.verify()
-    raise RuntimeError(f"rewrites did not converge after {limit} steps")
+        if not fired:
+            return graph
 
 
-def _sole_producer_layer(graph: Graph, tensor: str) -> Node | None:
+@dataclass(frozen=True)
+class _Uses:
+    """Who produces each tensor and how many node inputs read it, taken once per rule scan."""
+
+    producer: dict[str, Node]
+    reads: Counter
+
+    @classmethod
+    def of(cls, graph: Graph) -> _Uses:
+        """Index `graph` as it is now."""
+        return cls({out: n for n in graph.nodes for out in n.outputs},
+                   Counter(t for n in graph.nodes for t in set(n.inputs)))
+
+
+def _sole_producer_layer(graph: Graph, uses: _Uses, tensor: str) -> Node | None:
     """The mapped layer producing `tensor`, if `tensor` has no other use."""
-    if tensor in graph.outputs or len(graph.consumers(tensor)) != 1:
+    if tensor in graph.outputs or uses.reads[tensor] != 1:
         return None
-    for node in graph.nodes:
-        if tensor in node.outputs:
-            return node if node.is_mapped else None
-    return None
+    node = uses.producer.get(tensor)
+    return node if node is not None and node.is_mapped else None
 
 
 def _replace_pair(graph: Graph, layer: Node, consumer: Node, new_layer: Node) -> None:
@@ -49,10 +68,11 @@ def _replace_pair(graph: Graph, layer: Node, consumer: Node, new_layer: Node) ->
 
 def fold_batchnorm(graph: Graph) -> bool:
     """Conv -> BatchNormalization with constant parameters: scale the weights, shift the bias."""
+    uses = _Uses.of(graph)
     for bn in graph.nodes:
         if bn.op != "BatchNormalization" or bn.is_mapped:
             continue
-        layer = _sole_producer_layer(graph, bn.inputs[0])
+        layer = _sole_producer_layer(graph, uses, bn.inputs[0])
         params = [graph.constants.get(t) for t in bn.inputs[1:5]]
         if layer is None or layer.op != "Conv" or any(p is None for p in params) \
                 or layer.inputs[1] not in graph.constants:
@@ -91,10 +111,11 @@ ACTIVATIONS: dict[str, Callable[[Node], PostOp]] = {
 
 def fuse_activation(graph: Graph) -> bool:
     """A mapped layer followed only by an element-wise activation: make it a post-op."""
+    uses = _Uses.of(graph)
     for act in graph.nodes:
         if act.is_mapped or act.op not in ACTIVATIONS or act.attrs.get("approximate", "none") != "none":
             continue
-        layer = _sole_producer_layer(graph, act.inputs[0])
+        layer = _sole_producer_layer(graph, uses, act.inputs[0])
         if layer is None:
             continue
         new = replace(layer, outputs=act.outputs, post_ops=layer.post_ops + (ACTIVATIONS[act.op](act),))
@@ -105,11 +126,12 @@ def fuse_activation(graph: Graph) -> bool:
 
 def fuse_constant_operand(graph: Graph) -> bool:
     """Layer -> Add/Mul with a constant that keeps the output's shape (a bias or a scale): a post-op."""
+    uses = _Uses.of(graph)
     for op in graph.nodes:
         if op.is_mapped or op.op not in ("Add", "Mul") or len(op.inputs) != 2:
             continue
         for mine, other in (op.inputs, op.inputs[::-1]):
-            layer = _sole_producer_layer(graph, mine)
+            layer = _sole_producer_layer(graph, uses, mine)
             if layer is None or other not in graph.constants:
                 continue
             out_shape = graph.tensors[mine].shape

@@ -55,9 +55,9 @@ def lookup(node: OnnxNode, opset: int) -> Converter:
     usable = [c for c in versions if c.since <= opset]
     if not usable:
         if versions:
-            raise UnsupportedOp(f"node {node.name!r}: {node.op_type} is supported from opset "
+            raise UnsupportedOp(f"{node.ref}: {node.op_type} is supported from opset "
                                 f"{versions[0].since}, the model uses opset {opset}")
-        raise UnsupportedOp(f"node {node.name!r}: unsupported op {node.op_type!r} "
+        raise UnsupportedOp(f"{node.ref}: unsupported op {node.op_type!r} "
                             f"(domain {node.domain or 'ai.onnx'}). Supported ops: {', '.join(supported_ops())}")
     return usable[-1]
 
@@ -68,7 +68,7 @@ def convert(node: OnnxNode, ctx: Lowering) -> None:
     try:
         inspect.signature(fn).bind(node, ctx, **node.attrs)
     except TypeError as err:
-        raise UnsupportedOp(f"node {node.name!r}: {node.op_type} attribute not supported ({err})") from None
+        raise UnsupportedOp(f"{node.ref}: {node.op_type} attribute not supported ({err})") from None
     fn(node, ctx, **node.attrs)
 
 

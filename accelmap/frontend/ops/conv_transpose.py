@@ -33,7 +33,7 @@ def transpose_pads(node: OnnxNode, auto_pad: str, pads: Sequence[int], output_sh
     """
     rank = len(in_size)
     if auto_pad not in ("NOTSET", "", "VALID", "SAME_UPPER", "SAME_LOWER"):
-        raise UnsupportedOp(f"node {node.name!r}: auto_pad {auto_pad!r} is not an ONNX value")
+        raise UnsupportedOp(f"{node.ref}: auto_pad {auto_pad!r} is not an ONNX value")
     if not output_shape and auto_pad in ("NOTSET", ""):
         return tuple(int(p) for p in pads) if pads else (0,) * (2 * rank)
     if not output_shape and auto_pad == "VALID":
@@ -57,7 +57,7 @@ def _check_output_size(node: OnnxNode, ctx: Lowering, strides: Sequence[int], di
                      in zip(in_size, strides, output_padding, kernel, dilations, pads[:rank], pads[rank:]))
     found = tuple(ctx.shape(node.outputs[0])[2:])
     if found != expected:
-        raise UnsupportedOp(f"node {node.name!r}: ConvTranspose output {found} does not match the {expected} "
+        raise UnsupportedOp(f"{node.ref}: ConvTranspose output {found} does not match the {expected} "
                             f"its pads give; check output_shape")
 
 
@@ -105,7 +105,7 @@ def conv_transpose(node: OnnxNode, ctx: Lowering, *, auto_pad: str = "NOTSET", d
     x_shape, w_shape = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1])
     spatial = len(x_shape) - 2
     if x_shape[1] != w_shape[0] or x_shape[1] % group:
-        raise UnsupportedOp(f"node {node.name!r}: channels {x_shape[1]} / weights {w_shape} do not match "
+        raise UnsupportedOp(f"{node.ref}: channels {x_shape[1]} / weights {w_shape} do not match "
                             f"group={group}")
     strides = tuple(strides) or (1,) * spatial
     dilations = tuple(dilations) or (1,) * spatial

@@ -20,7 +20,7 @@ def resolve_pads(node: OnnxNode, auto_pad: str, pads: tuple[int, ...], in_size: 
     if auto_pad == "VALID":
         return (0,) * (2 * rank)
     if auto_pad not in ("SAME_UPPER", "SAME_LOWER"):
-        raise UnsupportedOp(f"node {node.name!r}: auto_pad {auto_pad!r} is not an ONNX value")
+        raise UnsupportedOp(f"{node.ref}: auto_pad {auto_pad!r} is not an ONNX value")
     begins, ends = [], []
     for size, k, s, d in zip(in_size, kernel, strides, dilations):
         out = -(-size // s)
@@ -48,14 +48,14 @@ def conv(node: OnnxNode, ctx: Lowering, *, auto_pad: str = "NOTSET", dilations: 
     w_shape = ctx.shape(node.inputs[1])
     spatial = len(x_shape) - 2
     if spatial not in (1, 2):
-        raise UnsupportedOp(f"node {node.name!r}: {spatial}-D Conv is not supported (only 1-D and 2-D)")
+        raise UnsupportedOp(f"{node.ref}: {spatial}-D Conv is not supported (only 1-D and 2-D)")
     n, cin = x_shape[:2]
     kout, cg = w_shape[:2]
     kernel = tuple(w_shape[2:])
     strides = tuple(strides) or (1,) * spatial
     dilations = tuple(dilations) or (1,) * spatial
     if cin != cg * group or kout % group:
-        raise UnsupportedOp(f"node {node.name!r}: channels {cin} / weights {w_shape} do not match group={group}")
+        raise UnsupportedOp(f"{node.ref}: channels {cin} / weights {w_shape} do not match group={group}")
     full = resolve_pads(node, auto_pad, pads, x_shape[2:], kernel, strides, dilations)
     if spatial == 1:
         h, r, sh, dh, (top, bottom), (left, right) = 1, 1, 1, 1, (0, 0), (full[0], full[1])
@@ -66,7 +66,7 @@ def conv(node: OnnxNode, ctx: Lowering, *, auto_pad: str = "NOTSET", dilations: 
     p = (h + top + bottom - dh * (r - 1) - 1) // sh + 1
     q = (w + left + right - dw * (s - 1) - 1) // sw + 1
     if p < 1 or q < 1:
-        raise UnsupportedOp(f"node {node.name!r}: kernel larger than the padded input")
+        raise UnsupportedOp(f"{node.ref}: kernel larger than the padded input")
     wl = make_workload(n=n, g=group, k=kout // group, c=cg, p=p, q=q, r=r, s=s, stride=(sh, sw),
                        dilation=(dh, dw), kind="conv", weights_from_activations=ctx.const(node.inputs[1]) is None)
     bias = node.inputs[2] if len(node.inputs) > 2 else ""
@@ -80,7 +80,7 @@ def _emit_matmul(node: OnnxNode, ctx: Lowering, a: str, b: str, trans_a: bool, t
     try:
         layout, bounds = matmul_layout(ctx.shape(a), ctx.shape(b), trans_a=trans_a, trans_b=trans_b)
     except ValueError as err:
-        raise UnsupportedOp(f"node {node.name!r}: {err}") from None
+        raise UnsupportedOp(f"{node.ref}: {err}") from None
     wl = make_workload(n=bounds["N"], g=bounds["G"], k=bounds["K"], c=bounds["C"], p=bounds["P"],
                        kind="matmul", weights_from_activations=ctx.const(b) is None)
     ctx.emit(Node(node.name, node.op_type, (a, b), node.outputs[:1], {}, wl, layout, post_ops))

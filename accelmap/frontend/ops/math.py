@@ -94,7 +94,7 @@ def logical_not(node: OnnxNode, ctx: Lowering) -> None:
 def mod(node: OnnxNode, ctx: Lowering, *, fmod: int = 0) -> None:
     """Mod: remainder with the divisor's sign (fmod=0, integers only) or C fmod (fmod=1)."""
     if not fmod and ctx.dtype(node.inputs[0]).startswith("float"):
-        raise UnsupportedOp(f"node {node.name!r}: Mod of floating-point tensors needs fmod=1 (ONNX spec)")
+        raise UnsupportedOp(f"{node.ref}: Mod of floating-point tensors needs fmod=1 (ONNX spec)")
     ctx.host(node, fmod=int(fmod))
 
 
@@ -118,7 +118,7 @@ def cast(node: OnnxNode, ctx: Lowering, *, to: int, saturate: int = 1) -> None:
     """
     del saturate
     if to not in CASTABLE:
-        raise UnsupportedOp(f"node {node.name!r}: Cast to {TensorProto.DataType.Name(to)} is not supported; "
+        raise UnsupportedOp(f"{node.ref}: Cast to {TensorProto.DataType.Name(to)} is not supported; "
                             f"supported targets are bool, integers, float16, float and double")
     ctx.host(node, to=np.dtype(helper.tensor_dtype_to_np_dtype(to)).name)
 

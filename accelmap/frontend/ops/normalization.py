@@ -13,9 +13,9 @@ def batch_normalization(node: OnnxNode, ctx: Lowering, *, epsilon: float = 1e-5,
     """Inference-mode BatchNormalization: a host op; the bn-into-conv rule folds it where it can."""
     del momentum, is_test, consumed_inputs  # training-only or legacy attributes
     if training_mode or len([o for o in node.outputs if o]) > 1:
-        raise UnsupportedOp(f"node {node.name!r}: BatchNormalization in training mode is not supported")
+        raise UnsupportedOp(f"{node.ref}: BatchNormalization in training mode is not supported")
     if not spatial:
-        raise UnsupportedOp(f"node {node.name!r}: BatchNormalization with spatial=0 is not supported")
+        raise UnsupportedOp(f"{node.ref}: BatchNormalization with spatial=0 is not supported")
     ctx.host(node, outputs=node.outputs[:1], epsilon=float(epsilon))
 
 

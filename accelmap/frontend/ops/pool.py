@@ -17,11 +17,11 @@ def _pool(node: OnnxNode, ctx: Lowering, *, auto_pad: str, kernel_shape: tuple[i
           **extra: int) -> None:
     """Emit a MaxPool or AveragePool host op with explicit pads, strides and dilations."""
     if len([o for o in node.outputs if o]) > 1:
-        raise UnsupportedOp(f"node {node.name!r}: MaxPool's Indices output is not supported")
+        raise UnsupportedOp(f"{node.ref}: MaxPool's Indices output is not supported")
     x_shape = ctx.shape(node.inputs[0])
     spatial = len(x_shape) - 2
     if spatial not in (1, 2) or len(kernel_shape) != spatial:
-        raise UnsupportedOp(f"node {node.name!r}: {node.op_type} with kernel_shape {tuple(kernel_shape)} "
+        raise UnsupportedOp(f"{node.ref}: {node.op_type} with kernel_shape {tuple(kernel_shape)} "
                             f"on a rank-{spatial + 2} input is not supported (only 1-D and 2-D pooling)")
     kernel = tuple(int(k) for k in kernel_shape)
     strides = tuple(int(s) for s in strides) or (1,) * spatial
@@ -32,7 +32,7 @@ def _pool(node: OnnxNode, ctx: Lowering, *, auto_pad: str, kernel_shape: tuple[i
     ceil = int(ceil_mode) if auto_pad in ("NOTSET", "") else 0
     shape = pool_output_shape(x_shape, kernel, strides, full, dilations, ceil)
     if shape != ctx.shape(node.outputs[0]):
-        raise UnsupportedOp(f"node {node.name!r}: ONNX shape inference gives {node.op_type} output "
+        raise UnsupportedOp(f"{node.ref}: ONNX shape inference gives {node.op_type} output "
                             f"{ctx.shape(node.outputs[0])}, but the operator spec (and onnxruntime) give {shape}: "
                             f"with ceil_mode a window that would start in the end padding is dropped; "
                             f"re-export the model with ceil_mode=0 and explicit pads")

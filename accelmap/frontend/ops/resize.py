@@ -24,12 +24,12 @@ def _emit_resize(node: OnnxNode, ctx: Lowering, mode: str, transform: str, neare
                  scales: Sequence[float] | None) -> None:
     """Emit Resize/Upsample; without `scales`, each axis' scale is output size / input size."""
     if mode not in MODES:
-        raise UnsupportedOp(f"node {node.name!r}: {node.op_type} mode {mode!r} is not supported; use one of {MODES}")
+        raise UnsupportedOp(f"{node.ref}: {node.op_type} mode {mode!r} is not supported; use one of {MODES}")
     if transform not in TRANSFORMS:
-        raise UnsupportedOp(f"node {node.name!r}: {node.op_type} coordinate_transformation_mode {transform!r} "
+        raise UnsupportedOp(f"{node.ref}: {node.op_type} coordinate_transformation_mode {transform!r} "
                             f"is not supported; use one of {TRANSFORMS}")
     if nearest_mode not in NEAREST_MODES:
-        raise UnsupportedOp(f"node {node.name!r}: {node.op_type} nearest_mode {nearest_mode!r} is not an ONNX value")
+        raise UnsupportedOp(f"{node.ref}: {node.op_type} nearest_mode {nearest_mode!r} is not an ONNX value")
     in_shape = ctx.shape(node.inputs[0])
     sizes = ctx.shape(node.outputs[0])
     scales = tuple(float(s) for s in scales) if scales else tuple(o / i for o, i in zip(sizes, in_shape))
@@ -43,7 +43,7 @@ def _legacy_nearest_mode(node: OnnxNode, mode: str, scales: Sequence[float]) -> 
     Linear mode does not round; "floor" then only fills the attribute.
     """
     if mode == "nearest" and any(s < 1 for s in scales) and any(s > 1 for s in scales):
-        raise UnsupportedOp(f"node {node.name!r}: {node.op_type} before opset 11 that upsamples some axes and "
+        raise UnsupportedOp(f"{node.ref}: {node.op_type} before opset 11 that upsamples some axes and "
                             f"downsamples others ({tuple(scales)}) is not supported")
     return "ceil" if mode == "nearest" and any(s < 1 for s in scales) else "floor"
 
@@ -90,9 +90,9 @@ def resize(node: OnnxNode, ctx: Lowering, *, mode: str = "nearest",
     """
     del cubic_coeff_a, exclude_outside, extrapolation_value
     if antialias:
-        raise UnsupportedOp(f"node {node.name!r}: Resize with antialias=1 is not supported")
+        raise UnsupportedOp(f"{node.ref}: Resize with antialias=1 is not supported")
     if keep_aspect_ratio_policy != "stretch":
-        raise UnsupportedOp(f"node {node.name!r}: Resize keep_aspect_ratio_policy={keep_aspect_ratio_policy!r} "
+        raise UnsupportedOp(f"{node.ref}: Resize keep_aspect_ratio_policy={keep_aspect_ratio_policy!r} "
                             f"is not supported (only 'stretch')")
     scales = _scales_input(node, ctx, 2)
     if scales is not None and axes:

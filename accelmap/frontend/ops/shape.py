@@ -17,7 +17,7 @@ def flatten(node: OnnxNode, ctx: Lowering, *, axis: int = 1) -> None:
     """Flatten: a 2-D view, the axes before `axis` in rows and the rest in columns."""
     rank = len(ctx.shape(node.inputs[0]))
     if not -rank <= axis <= rank:
-        raise UnsupportedOp(f"node {node.name!r}: Flatten axis {axis} is out of range for rank {rank}")
+        raise UnsupportedOp(f"{node.ref}: Flatten axis {axis} is out of range for rank {rank}")
     ctx.host(node, axis=axis + rank if axis < 0 else axis)
 
 
@@ -29,12 +29,12 @@ def _reshape(node: OnnxNode, ctx: Lowering, allowzero: int) -> None:
     shape = [in_shape[i] if d == 0 and not allowzero else d for i, d in enumerate(target)]
     known = prod(d for d in shape if d != -1)
     if shape.count(-1) > 1 or any(d < -1 for d in shape) or (-1 in shape and known == 0):
-        raise UnsupportedOp(f"node {node.name!r}: Reshape target {tuple(target)} is not a valid ONNX shape "
+        raise UnsupportedOp(f"{node.ref}: Reshape target {tuple(target)} is not a valid ONNX shape "
                             f"for input {in_shape}")
     if -1 in shape:
         shape[shape.index(-1)] = prod(in_shape) // known
     if prod(shape) != prod(in_shape):
-        raise UnsupportedOp(f"node {node.name!r}: cannot reshape {in_shape} to {tuple(target)}")
+        raise UnsupportedOp(f"{node.ref}: cannot reshape {in_shape} to {tuple(target)}")
     ctx.host(node, inputs=node.inputs[:1], shape=tuple(shape))
 
 
@@ -96,6 +96,6 @@ def dropout_12(node: OnnxNode, ctx: Lowering, *, seed: int = 0) -> None:
     del seed  # dropping happens only in training
     if len(node.inputs) > 2 and node.inputs[2]:
         if ctx.require_const(node, node.inputs[2], "training_mode").any():
-            raise UnsupportedOp(f"node {node.name!r}: Dropout with training_mode=true is not supported "
+            raise UnsupportedOp(f"{node.ref}: Dropout with training_mode=true is not supported "
                                 f"(accelmap compiles for inference)")
     _dropout_at_inference(node, ctx, True, "bool")

@@ -22,7 +22,7 @@ PAD_MODES = ("constant", "reflect", "edge")
 def normalise_axis(node: OnnxNode, axis: int, rank: int) -> int:
     """`axis` in [-rank, rank) made non-negative; UnsupportedOp naming the node if out of range."""
     if not -rank <= axis < rank:
-        raise UnsupportedOp(f"node {node.name!r}: {node.op_type} axis {axis} is out of range for rank {rank}")
+        raise UnsupportedOp(f"{node.ref}: {node.op_type} axis {axis} is out of range for rank {rank}")
     return axis % rank
 
 
@@ -30,7 +30,7 @@ def normalise_axes(node: OnnxNode, axes: Sequence[int], rank: int) -> tuple[int,
     """Several axes made non-negative, in the given order; UnsupportedOp on an out-of-range or repeated axis."""
     resolved = [normalise_axis(node, int(a), rank) for a in axes]
     if len(set(resolved)) != len(resolved):
-        raise UnsupportedOp(f"node {node.name!r}: {node.op_type} axes {tuple(axes)} repeat an axis")
+        raise UnsupportedOp(f"{node.ref}: {node.op_type} axes {tuple(axes)} repeat an axis")
     return tuple(resolved)
 
 
@@ -53,7 +53,7 @@ def transpose(node: OnnxNode, ctx: Lowering, *, perm: tuple[int, ...] = ()) -> N
     rank = len(ctx.shape(node.inputs[0]))
     resolved = normalise_axes(node, perm, rank) if perm else tuple(reversed(range(rank)))
     if len(resolved) != rank:
-        raise UnsupportedOp(f"node {node.name!r}: Transpose perm {tuple(perm)} is not a permutation of {rank} axes")
+        raise UnsupportedOp(f"{node.ref}: Transpose perm {tuple(perm)} is not a permutation of {rank} axes")
     ctx.host(node, perm=resolved)
 
 
@@ -70,11 +70,11 @@ def _emit_split(node: OnnxNode, ctx: Lowering, axis: int, sizes: tuple[int, ...]
     if sizes is None:
         parts = len(node.outputs)
         if shape[axis] % parts:
-            raise UnsupportedOp(f"node {node.name!r}: Split cannot cut length {shape[axis]} into {parts} "
+            raise UnsupportedOp(f"{node.ref}: Split cannot cut length {shape[axis]} into {parts} "
                                 f"equal parts; give the sizes")
         sizes = (shape[axis] // parts,) * parts
     if sum(sizes) != shape[axis] or len(sizes) != len(node.outputs):
-        raise UnsupportedOp(f"node {node.name!r}: Split sizes {sizes} do not cover axis {axis} "
+        raise UnsupportedOp(f"{node.ref}: Split sizes {sizes} do not cover axis {axis} "
                             f"(length {shape[axis]}) with {len(node.outputs)} outputs")
     ctx.host(node, inputs=node.inputs[:1], axis=axis, split=tuple(sizes))
 
@@ -118,9 +118,9 @@ def _emit_slice(node: OnnxNode, ctx: Lowering, starts: Sequence[int], ends: Sequ
     axes = list(axes) if axes else list(range(len(starts)))
     steps = list(steps) if steps else [1] * len(starts)
     if not len(starts) == len(ends) == len(axes) == len(steps):
-        raise UnsupportedOp(f"node {node.name!r}: Slice starts/ends/axes/steps differ in length")
+        raise UnsupportedOp(f"{node.ref}: Slice starts/ends/axes/steps differ in length")
     if 0 in steps:
-        raise UnsupportedOp(f"node {node.name!r}: Slice step 0")
+        raise UnsupportedOp(f"{node.ref}: Slice step 0")
     bounds = [(0, n, 1) for n in shape]
     for axis, start, end, step in zip(normalise_axes(node, axes, len(shape)), starts, ends, steps):
         bounds[axis] = _clamp_slice(int(start), int(end), int(step), shape[axis])
@@ -150,7 +150,7 @@ def _emit_squeeze(node: OnnxNode, ctx: Lowering, axes: Sequence[int]) -> None:
     resolved = tuple(sorted(normalise_axes(node, axes, len(shape)))) if axes \
         else tuple(i for i, n in enumerate(shape) if n == 1)
     if any(shape[a] != 1 for a in resolved):
-        raise UnsupportedOp(f"node {node.name!r}: Squeeze axes {tuple(axes)} of shape {shape} are not all 1")
+        raise UnsupportedOp(f"{node.ref}: Squeeze axes {tuple(axes)} of shape {shape} are not all 1")
     ctx.host(node, inputs=node.inputs[:1], axes=resolved)
 
 
@@ -191,7 +191,7 @@ def expand(node: OnnxNode, ctx: Lowering) -> None:
     try:
         shape = np.broadcast_shapes(ctx.shape(node.inputs[0]), requested)
     except ValueError:
-        raise UnsupportedOp(f"node {node.name!r}: Expand of {ctx.shape(node.inputs[0])} to {requested} "
+        raise UnsupportedOp(f"{node.ref}: Expand of {ctx.shape(node.inputs[0])} to {requested} "
                             f"does not broadcast") from None
     ctx.host(node, inputs=node.inputs[:1], shape=tuple(int(n) for n in shape))
 
@@ -211,7 +211,7 @@ def tile(node: OnnxNode, ctx: Lowering) -> None:
     """Tile: a host op with the constant `repeats` input as an attribute."""
     repeats = _const_ints(node, ctx, 1, "the repeats")
     if len(repeats) != len(ctx.shape(node.inputs[0])) or min(repeats, default=0) < 0:
-        raise UnsupportedOp(f"node {node.name!r}: Tile repeats {repeats} must be one non-negative count per axis")
+        raise UnsupportedOp(f"{node.ref}: Tile repeats {repeats} must be one non-negative count per axis")
     ctx.host(node, inputs=node.inputs[:1], repeats=repeats)
 
 
@@ -220,10 +220,10 @@ def _emit_pad(node: OnnxNode, ctx: Lowering, mode: str, pads: Sequence[int], val
     """Emit Pad with pads (begins..., ends...) for every axis of the input."""
     rank = len(ctx.shape(node.inputs[0]))
     if mode not in PAD_MODES:
-        raise UnsupportedOp(f"node {node.name!r}: Pad mode {mode!r} is not supported; use one of {PAD_MODES}")
+        raise UnsupportedOp(f"{node.ref}: Pad mode {mode!r} is not supported; use one of {PAD_MODES}")
     axes = normalise_axes(node, axes, rank) if axes else tuple(range(rank))
     if len(pads) != 2 * len(axes):
-        raise UnsupportedOp(f"node {node.name!r}: Pad has {len(pads)} pads for {len(axes)} axes")
+        raise UnsupportedOp(f"{node.ref}: Pad has {len(pads)} pads for {len(axes)} axes")
     full = [0] * (2 * rank)
     for i, axis in enumerate(axes):
         full[axis], full[rank + axis] = int(pads[i]), int(pads[len(axes) + i])

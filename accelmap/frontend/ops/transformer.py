@@ -25,10 +25,10 @@ def layer_normalization(node: OnnxNode, ctx: Lowering, *, axis: int = -1, epsilo
     `stash_type` (the statistics' precision) is normalised to a numpy dtype name.
     """
     if any(node.outputs[1:]):
-        raise UnsupportedOp(f"node {node.name!r}: LayerNormalization's Mean and InvStdDev outputs are not "
+        raise UnsupportedOp(f"{node.ref}: LayerNormalization's Mean and InvStdDev outputs are not "
                             f"supported (training only); only Y is")
     if stash_type not in STASH_TYPES:
-        raise UnsupportedOp(f"node {node.name!r}: LayerNormalization stash_type "
+        raise UnsupportedOp(f"{node.ref}: LayerNormalization stash_type "
                             f"{TensorProto.DataType.Name(stash_type)} is not supported (float or double)")
     bias = node.inputs[2] if len(node.inputs) > 2 else ""
     ctx.host(node, inputs=(node.inputs[0], node.inputs[1], bias), outputs=node.outputs[:1],
@@ -40,6 +40,6 @@ def layer_normalization(node: OnnxNode, ctx: Lowering, *, axis: int = -1, epsilo
 def gelu(node: OnnxNode, ctx: Lowering, *, approximate: str = "none") -> None:
     """Gelu, exact (erf) or with the tanh approximation: a host op."""
     if approximate not in GELU_APPROXIMATIONS:
-        raise UnsupportedOp(f"node {node.name!r}: Gelu approximate={approximate!r}; "
+        raise UnsupportedOp(f"{node.ref}: Gelu approximate={approximate!r}; "
                             f"expected one of {GELU_APPROXIMATIONS}")
     ctx.host(node, approximate=approximate)
