@@ -35,10 +35,11 @@ def resolve_model(source: str | Path | onnx.ModelProto) -> str | Path | onnx.Mod
     return source
 
 
-def load_model(source: str | Path | onnx.ModelProto,
-               input_shapes: dict[str, tuple[int, ...]] | None = None) -> Graph:
-    """Lower an ONNX file, a ModelProto or a bundled network's name into a Graph."""
-    return _load_graph(resolve_model(source), input_shapes)
+def load_model(source: str | Path | onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]] | None = None,
+               initializers_as_inputs: bool = False) -> Graph:
+    """Lower an ONNX file, a ModelProto or a bundled network's name into a Graph (initializers an IR-3
+    file also lists as inputs are constants unless `initializers_as_inputs`)."""
+    return _load_graph(resolve_model(source), input_shapes, initializers_as_inputs)
 
 
 def load_arch(source: str | Path) -> Arch:

@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     inp.add_argument("model", help="an ONNX file or a bundled network's name (see `accelmap zoo --list`)")
     inp.add_argument("--input-shape", action="append", default=[], metavar="NAME=DIMS",
                      help="static shape for a symbolic input, e.g. input=1x3x224x224 (repeatable)")
+    inp.add_argument("--initializers-as-inputs", action="store_true",
+                     help="treat initializers the file also lists as graph inputs (IR 3 files) as inputs to "
+                          "feed, not as constants")
     inspect.add_argument("--host-ops", action="store_true", help="also list host ops")
 
     zoo_cmd = _subparser(subs, "zoo", "write a bundled network as an ONNX file",
@@ -206,10 +209,15 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     """`accelmap inspect`: per-layer table and totals."""
-    graph = api.load_model(args.model, parse_shapes(args.input_shape))
+    from accelmap.frontend.coverage import coverage
+
+    graph = api.load_model(args.model, parse_shapes(args.input_shape),
+                           initializers_as_inputs=args.initializers_as_inputs)
     summary = api.summarize(graph)
+    lowered = coverage(graph)
     if args.json:
-        print(json.dumps(asdict(summary), indent=1))
+        print(json.dumps({**asdict(summary), "coverage": {**asdict(lowered), "mapped_share": lowered.mapped_share}},
+                         indent=1))
         return EXIT_OK
     rows = [[l.name, l.kind, l.dims, f"{l.macs:,}", f"{l.weight_words:,}", ",".join(l.post_ops) or "-"]
             for l in summary.layers]
@@ -225,6 +233,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
           f"({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}), {len(summary.host_ops)} host ops")
     print(f"total {summary.macs:,} MACs ({summary.macs / 1e9:.2f} GMACs), {summary.parameters:,} parameters, "
           f"{summary.unique_workloads} unique workloads")
+    print(lowered.line())
     return EXIT_OK
 
 

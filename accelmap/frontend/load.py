@@ -109,6 +109,25 @@ def _set_input_shapes(model: onnx.ModelProto, overrides: dict[str, tuple[int, ..
                              f"--input-shape {value.name}=1x3x224x224 (your sizes)")
 
 
+def _is_static(value: onnx.ValueInfoProto) -> bool:
+    ttype = value.type.tensor_type
+    return ttype.HasField("shape") and all(d.HasField("dim_value") for d in ttype.shape.dim)
+
+
+def _forget_symbolic_shapes(model: onnx.ModelProto) -> None:
+    """Drop the exporter's symbolic intermediate and output shapes ([1, s53, 32]) once the inputs are static.
+
+    Shape inference merges what it infers with what the file declares, so a
+    stale symbolic dim would survive; the static shapes are inferred afresh.
+    """
+    static = [value for value in model.graph.value_info if _is_static(value)]
+    del model.graph.value_info[:]
+    model.graph.value_info.extend(static)
+    for value in model.graph.output:
+        if value.type.HasField("tensor_type") and not _is_static(value):
+            value.type.tensor_type.ClearField("shape")
+
+
 def _tensor_table(model: onnx.ModelProto) -> dict[str, TensorInfo]:
     table: dict[str, TensorInfo] = {}
     values = list(model.graph.input) + list(model.graph.value_info) + list(model.graph.output)
@@ -134,6 +153,7 @@ def load_model(source: str | Path | onnx.ModelProto, input_shapes: dict[str, tup
     opset = _check_supported(model, where, generated)
     _settle_initializers(model, initializers_as_inputs)
     _set_input_shapes(model, dict(input_shapes or {}), where)
+    _forget_symbolic_shapes(model)
     constants = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     try:
         model = fold_constants(model, constants)

@@ -75,8 +75,9 @@ def conv(node: OnnxNode, ctx: Lowering, *, auto_pad: str = "NOTSET", dilations: 
                   _bias_post_op(ctx, node, bias, len(x_shape))))
 
 
-def _emit_matmul(node: OnnxNode, ctx: Lowering, a: str, b: str, trans_a: bool, trans_b: bool,
+def emit_matmul(node: OnnxNode, ctx: Lowering, a: str, b: str, trans_a: bool, trans_b: bool,
                  post_ops: tuple[PostOp, ...]) -> None:
+    """Emit `a @ b` (last two axes swapped where asked, batch axes broadcast) as a mapped matmul layer."""
     try:
         layout, bounds = matmul_layout(ctx.shape(a), ctx.shape(b), trans_a=trans_a, trans_b=trans_b)
     except ValueError as err:
@@ -89,7 +90,7 @@ def _emit_matmul(node: OnnxNode, ctx: Lowering, a: str, b: str, trans_a: bool, t
 @converter("MatMul", since=1)
 def matmul(node: OnnxNode, ctx: Lowering) -> None:
     """MatMul with numpy broadcasting: a mapped layer (both operands may be activations)."""
-    _emit_matmul(node, ctx, node.inputs[0], node.inputs[1], False, False, ())
+    emit_matmul(node, ctx, node.inputs[0], node.inputs[1], False, False, ())
 
 
 @converter("Gemm", since=1)
@@ -103,4 +104,4 @@ def gemm(node: OnnxNode, ctx: Lowering, *, alpha: float = 1.0, beta: float = 1.0
     if len(node.inputs) > 2 and node.inputs[2] and beta != 0.0:
         c = ctx.require_const(node, node.inputs[2], "C")
         post += (PostOp("add", tensor=ctx.add_constant(f"{node.name}/C", (beta * c).astype(c.dtype))),)
-    _emit_matmul(node, ctx, node.inputs[0], node.inputs[1], bool(transA), bool(transB), post)
+    emit_matmul(node, ctx, node.inputs[0], node.inputs[1], bool(transA), bool(transB), post)

@@ -54,6 +54,36 @@ def exp(node: OnnxNode, ctx: Lowering) -> None:
     ctx.host(node)
 
 
+@converter("Sin", since=7)
+def sin(node: OnnxNode, ctx: Lowering) -> None:
+    """Sin (rotary-embedding tables computed from position ids): a host op."""
+    ctx.host(node)
+
+
+@converter("Cos", since=7)
+def cos(node: OnnxNode, ctx: Lowering) -> None:
+    """Cos (rotary-embedding tables computed from position ids): a host op."""
+    ctx.host(node)
+
+
+@converter("Reciprocal", since=6)
+def reciprocal(node: OnnxNode, ctx: Lowering) -> None:
+    """Reciprocal (1 / x; torch's rsqrt exports as Sqrt then Reciprocal): a host op."""
+    ctx.host(node)
+
+
+@converter("Abs", since=6)
+def absolute(node: OnnxNode, ctx: Lowering) -> None:
+    """Abs: a host op."""
+    ctx.host(node)
+
+
+@converter("Log", since=6)
+def log(node: OnnxNode, ctx: Lowering) -> None:
+    """Log (natural logarithm): a host op."""
+    ctx.host(node)
+
+
 @converter("Erf", since=9)
 def erf(node: OnnxNode, ctx: Lowering) -> None:
     """Erf (the error function, as in exported GELU): a host op."""
@@ -81,6 +111,30 @@ def less(node: OnnxNode, ctx: Lowering) -> None:
 @converter("Greater", since=7)
 def greater(node: OnnxNode, ctx: Lowering) -> None:
     """Greater (A > B, broadcast, bool result): a host op."""
+    ctx.host(node)
+
+
+@converter("GreaterOrEqual", since=12)
+def greater_or_equal(node: OnnxNode, ctx: Lowering) -> None:
+    """GreaterOrEqual (A >= B, broadcast, bool result): a host op."""
+    ctx.host(node)
+
+
+@converter("LessOrEqual", since=12)
+def less_or_equal(node: OnnxNode, ctx: Lowering) -> None:
+    """LessOrEqual (A <= B, broadcast, bool result): a host op."""
+    ctx.host(node)
+
+
+@converter("And", since=7)
+def logical_and(node: OnnxNode, ctx: Lowering) -> None:
+    """And of two bool tensors (broadcast; joins causal and padding masks): a host op."""
+    ctx.host(node)
+
+
+@converter("Or", since=7)
+def logical_or(node: OnnxNode, ctx: Lowering) -> None:
+    """Or of two bool tensors (broadcast): a host op."""
     ctx.host(node)
 
 

@@ -1,5 +1,5 @@
 """Converters for data-movement ops: Transpose, Gather, Split, Slice, Squeeze, Unsqueeze, Expand,
-Range, Tile, Pad. All are host ops.
+Range, Tile, Pad, Trilu, CumSum and ConstantOfShape. All are host ops (or constants).
 
 Opset versions that moved an attribute into an input (Split's sizes,
 Slice's starts/ends, Squeeze's axes, Pad's pads...) resolve that input from a
@@ -244,3 +244,33 @@ def pad_input(node: OnnxNode, ctx: Lowering, *, mode: str = "constant") -> None:
     fill = _optional_input(node, 2)
     value = float(ctx.require_const(node, fill, "the pad value").reshape(-1)[0]) if fill else 0.0
     _emit_pad(node, ctx, mode, pads, value, _const_ints(node, ctx, 3, "the padded axes"))
+
+
+@converter("Trilu", since=14)
+def trilu(node: OnnxNode, ctx: Lowering, *, upper: int = 1) -> None:
+    """Trilu: keep the upper (or lower) triangle of the last two axes from diagonal k (constant input, default 0)."""
+    if len(ctx.shape(node.inputs[0])) < 2:
+        raise UnsupportedOp(f"{node.ref}: Trilu needs a tensor of rank 2 or more")
+    k = _const_ints(node, ctx, 1, "the diagonal k")
+    ctx.host(node, inputs=node.inputs[:1], upper=int(upper), k=k[0] if k else 0)
+
+
+@converter("CumSum", since=11)
+def cumsum(node: OnnxNode, ctx: Lowering, *, exclusive: int = 0, reverse: int = 0) -> None:
+    """CumSum along the constant `axis` input (position ids from an attention mask), optionally exclusive
+    or from the end: a host op."""
+    (axis,) = _const_ints(node, ctx, 1, "the axis")
+    ctx.host(node, inputs=node.inputs[:1], axis=normalise_axis(node, axis, len(ctx.shape(node.inputs[0]))),
+             exclusive=int(exclusive), reverse=int(reverse))
+
+
+@converter("ConstantOfShape", since=9)
+def constant_of_shape(node: OnnxNode, ctx: Lowering, *, value: np.ndarray | None = None) -> None:
+    """ConstantOfShape whose shape input is computed at run time (a constant one is folded before
+    lowering): when shape inference still fixes its output shape, the output is that constant."""
+    if node.outputs[0] not in ctx.tensors:
+        raise UnsupportedOp(f"{node.ref}: ConstantOfShape's shape ({node.inputs[0]!r}) is computed at run time "
+                            f"and shape inference cannot fix its output shape; give the model's symbolic inputs "
+                            f"sizes with --input-shape")
+    fill = np.zeros(1, np.float32) if value is None else np.asarray(value).reshape(-1)
+    ctx.alias(node.outputs[0], ctx.add_constant(node.outputs[0], np.full(ctx.shape(node.outputs[0]), fill[0])))

@@ -1,7 +1,9 @@
-"""Converters for transformer ops: LayerNormalization (opset 17) and Gelu (opset 20), host ops.
+"""Converters for transformer ops: LayerNormalization (opset 17), Gelu (opset 20) and
+RMSNormalization (opset 23), host ops.
 
-Older exports spell both out (ReduceMean/Sub/Pow/.../Add and the Erf form of
-GELU); those lower op by op through the math and reduce converters.
+Older exports spell them out (ReduceMean/Sub/Pow/.../Add, the Erf form of
+GELU, Pow/ReduceMean/Add/Sqrt/Reciprocal/Mul for RMSNorm); those lower op by
+op through the math and reduce converters.
 """
 from __future__ import annotations
 
@@ -33,6 +35,20 @@ def layer_normalization(node: OnnxNode, ctx: Lowering, *, axis: int = -1, epsilo
     bias = node.inputs[2] if len(node.inputs) > 2 else ""
     ctx.host(node, inputs=(node.inputs[0], node.inputs[1], bias), outputs=node.outputs[:1],
              axis=normalise_axis(node, axis, len(ctx.shape(node.inputs[0]))), epsilon=float(epsilon),
+             stash_type=np.dtype(helper.tensor_dtype_to_np_dtype(stash_type)).name)
+
+
+@converter("RMSNormalization", since=23)
+def rms_normalization(node: OnnxNode, ctx: Lowering, *, axis: int = -1, epsilon: float = 1e-5,
+                      stash_type: int = TensorProto.FLOAT) -> None:
+    """RMSNormalization over axes axis..rank-1 (LLaMA's RMSNorm, fused): a host op.
+
+    `stash_type` (the statistic's precision) is normalised to a numpy dtype name.
+    """
+    if stash_type not in STASH_TYPES:
+        raise UnsupportedOp(f"{node.ref}: RMSNormalization stash_type "
+                            f"{TensorProto.DataType.Name(stash_type)} is not supported (float or double)")
+    ctx.host(node, axis=normalise_axis(node, axis, len(ctx.shape(node.inputs[0]))), epsilon=float(epsilon),
              stash_type=np.dtype(helper.tensor_dtype_to_np_dtype(stash_type)).name)
 
 

@@ -49,6 +49,38 @@ def exp(x: np.ndarray) -> np.ndarray:
     return np.exp(x)
 
 
+@host_kernel("Sin")
+def sin(x: np.ndarray) -> np.ndarray:
+    """sin(x)."""
+    return np.sin(x)
+
+
+@host_kernel("Cos")
+def cos(x: np.ndarray) -> np.ndarray:
+    """cos(x)."""
+    return np.cos(x)
+
+
+@host_kernel("Reciprocal")
+def reciprocal(x: np.ndarray) -> np.ndarray:
+    """1 / x (inf at 0, as IEEE division)."""
+    with np.errstate(divide="ignore"):
+        return np.reciprocal(x)
+
+
+@host_kernel("Abs")
+def absolute(x: np.ndarray) -> np.ndarray:
+    """|x|."""
+    return np.abs(x)
+
+
+@host_kernel("Log")
+def log(x: np.ndarray) -> np.ndarray:
+    """Natural logarithm (-inf at 0, NaN below)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(x)
+
+
 @host_kernel("Erf")
 def erf(x: np.ndarray) -> np.ndarray:
     """The error function."""
@@ -77,6 +109,30 @@ def less(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def greater(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a > b, as bool."""
     return np.greater(a, b)
+
+
+@host_kernel("GreaterOrEqual")
+def greater_or_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a >= b, as bool."""
+    return np.greater_equal(a, b)
+
+
+@host_kernel("LessOrEqual")
+def less_or_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a <= b, as bool."""
+    return np.less_equal(a, b)
+
+
+@host_kernel("And")
+def logical_and(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a and b, element-wise on bool tensors."""
+    return np.logical_and(a, b)
+
+
+@host_kernel("Or")
+def logical_or(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a or b, element-wise on bool tensors."""
+    return np.logical_or(a, b)
 
 
 @host_kernel("Not")
@@ -119,3 +175,9 @@ def prelu(x: np.ndarray, slope: np.ndarray) -> np.ndarray:
 def elu(x: np.ndarray, *, alpha: float) -> np.ndarray:
     """x where x > 0, else alpha * (exp(x) - 1)."""
     return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
+
+
+@host_kernel("Einsum")
+def einsum(*xs: np.ndarray, equation: str) -> np.ndarray:
+    """numpy's einsum of the inputs, in the first input's dtype (the equation has an explicit output)."""
+    return np.einsum(equation, *xs).astype(np.result_type(*xs), copy=False)

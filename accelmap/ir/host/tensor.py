@@ -1,4 +1,5 @@
-"""Host kernels that move data without arithmetic: permute, select, split, slice, reshape, tile, pad.
+"""Host kernels that move data without arithmetic: permute, select, split, slice, reshape, tile, pad,
+triangle masks and running sums.
 
 Attributes arrive normalised by the converters: axes non-negative, every
 default filled in, and inputs that act as attributes (axes, split sizes,
@@ -88,3 +89,20 @@ def pad(x: np.ndarray, *, pads: tuple[int, ...], mode: str, value: float) -> np.
     if mode == "constant":
         return np.pad(x[crop], widths, mode="constant", constant_values=np.asarray(value, dtype=x.dtype))
     return np.pad(x[crop], widths, mode=mode)
+
+
+@host_kernel("Trilu")
+def trilu(x: np.ndarray, *, upper: int, k: int) -> np.ndarray:
+    """The upper (j - i >= k) or lower (j - i <= k) triangle of the last two axes; the rest zero."""
+    return np.triu(x, k) if upper else np.tril(x, k)
+
+
+@host_kernel("CumSum")
+def cumsum(x: np.ndarray, *, axis: int, exclusive: int, reverse: int) -> np.ndarray:
+    """Running sum along `axis`, from the end with `reverse`, each sum without its own element with
+    `exclusive`; in x's dtype."""
+    y = np.flip(x, axis) if reverse else x
+    total = np.cumsum(y, axis=axis, dtype=x.dtype)
+    if exclusive:
+        total = total - y
+    return np.flip(total, axis) if reverse else total

@@ -1,4 +1,4 @@
-"""Host kernels for transformer ops: LayerNormalization and Gelu."""
+"""Host kernels for transformer ops: LayerNormalization, RMSNormalization and Gelu."""
 from __future__ import annotations
 
 import math
@@ -25,6 +25,17 @@ def layer_normalization(x: np.ndarray, scale: np.ndarray, bias: np.ndarray | Non
     y = centred / np.sqrt(variance + np.asarray(epsilon, dtype=stash_type)) * scale
     if bias is not None:
         y = y + bias
+    return y.astype(x.dtype, copy=False)
+
+
+@host_kernel("RMSNormalization")
+def rms_normalization(x: np.ndarray, scale: np.ndarray, *, axis: int, epsilon: float,
+                      stash_type: str) -> np.ndarray:
+    """x / sqrt(mean(x^2) + epsilon) * scale, the mean over axes axis..rank-1 computed in `stash_type`."""
+    axes = tuple(range(axis, x.ndim))
+    xs = x.astype(stash_type, copy=False)
+    mean_square = (xs * xs).mean(axis=axes, keepdims=True)
+    y = xs / np.sqrt(mean_square + np.asarray(epsilon, dtype=stash_type)) * scale
     return y.astype(x.dtype, copy=False)
 
 
