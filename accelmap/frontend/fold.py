@@ -39,6 +39,15 @@ def _shape_value(node: onnx.NodeProto, shape: tuple[int, ...]) -> np.ndarray:
     return np.array(shape[start:end], dtype=np.int64)
 
 
+def _constant_of_shape(node: onnx.NodeProto, shape: np.ndarray) -> np.ndarray:
+    """ConstantOfShape as a read-only broadcast of its fill value: no memory for a weight-sized constant."""
+    fill = np.zeros(1, np.float32)
+    for attr in node.attribute:
+        if attr.name == "value":
+            fill = numpy_helper.to_array(attr.t).reshape(-1)
+    return np.broadcast_to(fill[0], tuple(int(n) for n in shape))
+
+
 def _evaluate(node: onnx.NodeProto, model: onnx.ModelProto, constants: dict[str, np.ndarray]) -> list[np.ndarray]:
     inputs = [helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(constants[name].dtype),
                                             constants[name].shape) for name in node.input if name]
@@ -58,6 +67,8 @@ def _fold_once(model: onnx.ModelProto, constants: dict[str, np.ndarray]) -> bool
             values = _evaluate(node, model, constants)
         elif node.op_type in ("Shape", "Size") and node.input[0] in shapes:
             values = [_shape_value(node, shapes[node.input[0]])]
+        elif node.op_type == "ConstantOfShape" and node.input[0] in constants:
+            values = [_constant_of_shape(node, constants[node.input[0]])]
         elif (node.op_type not in NOT_FOLDABLE and node.domain in ("", "ai.onnx") and node.input
               and all(not name or name in constants for name in node.input)):
             values = _evaluate(node, model, constants)

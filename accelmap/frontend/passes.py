@@ -125,12 +125,17 @@ def fuse_activation(graph: Graph) -> bool:
 
 
 def fuse_constant_operand(graph: Graph) -> bool:
-    """Layer -> Add/Mul with a constant that keeps the output's shape (a bias or a scale): a post-op."""
+    """Layer -> Add/Mul (either order) or Sub/Div (layer first) with a constant that keeps the output's
+    shape (a bias, a scale, attention's 1/sqrt(d), a constant mask): a post-op.
+
+    Subtracting c is adding -c and dividing by c (floats only) multiplying by 1/c, as new constants.
+    """
     uses = _Uses.of(graph)
     for op in graph.nodes:
-        if op.is_mapped or op.op not in ("Add", "Mul") or len(op.inputs) != 2:
+        if op.is_mapped or op.op not in ("Add", "Mul", "Sub", "Div") or len(op.inputs) != 2:
             continue
-        for mine, other in (op.inputs, op.inputs[::-1]):
+        orders = (op.inputs, op.inputs[::-1]) if op.op in ("Add", "Mul") else (op.inputs,)
+        for mine, other in orders:
             layer = _sole_producer_layer(graph, uses, mine)
             if layer is None or other not in graph.constants:
                 continue
@@ -138,11 +143,24 @@ def fuse_constant_operand(graph: Graph) -> bool:
             value = graph.constants[other]
             if np.broadcast_shapes(value.shape, out_shape) != out_shape:
                 continue
-            kind = "add" if op.op == "Add" else "mul"
-            new = replace(layer, outputs=op.outputs, post_ops=layer.post_ops + (PostOp(kind, tensor=other),))
+            if op.op in ("Sub", "Div") and value.dtype.kind != "f":
+                continue
+            post = _constant_post_op(graph, op, other)
+            new = replace(layer, outputs=op.outputs, post_ops=layer.post_ops + (post,))
             _replace_pair(graph, layer, op, new)
             return True
     return False
+
+
+def _constant_post_op(graph: Graph, op: Node, constant: str) -> PostOp:
+    """The add or mul post-op that applies `op` with its constant operand."""
+    value = graph.constants[constant]
+    if op.op == "Sub":
+        return PostOp("add", tensor=_new_constant(graph, f"{op.name}/negated", np.negative(value)))
+    if op.op == "Div":
+        return PostOp("mul", tensor=_new_constant(graph, f"{op.name}/reciprocal",
+                                                  np.reciprocal(value).astype(value.dtype)))
+    return PostOp(op.op.lower(), tensor=constant)
 
 
 def _new_constant(graph: Graph, base: str, value: np.ndarray) -> str:
@@ -165,6 +183,6 @@ def drop_unused_constants(graph: Graph) -> bool:
 
 
 CLEANUPS = [Rule("bn-into-conv", fold_batchnorm),
-            Rule("constant-add-mul-into-layer", fuse_constant_operand),
+            Rule("constant-operand-into-layer", fuse_constant_operand),
             Rule("activation-into-layer", fuse_activation),
             Rule("drop-unused-constants", drop_unused_constants)]

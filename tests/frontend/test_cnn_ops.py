@@ -108,6 +108,22 @@ def test_constant_add_or_mul_after_conv_becomes_a_post_op(op: str, kind: str) ->
     assert [p.kind for p in layer.post_ops] == [kind]
 
 
+@pytest.mark.parametrize("op, kind", [("Sub", "add"), ("Div", "mul")])
+@pytest.mark.parametrize("opset", [7, 14])
+def test_constant_sub_or_div_after_a_matmul_becomes_a_post_op(op: str, kind: str, opset: int) -> None:
+    """x - c is x + (-c) and x / c is x * (1/c): attention's scale after the scores matmul."""
+    graph = check([node("MatMul", ["a", "b"], ["s"]), node(op, ["s", "k"])], {"a": (2, 3, 4), "b": (2, 4, 5)},
+                  ["y"], {"k": weights((1, 5), seed=3) + np.float32(3)}, opset=opset)
+    (layer,) = graph.nodes
+    assert [p.kind for p in layer.post_ops] == [kind]
+
+
+def test_constant_minus_a_layer_stays_a_host_op() -> None:
+    graph = check([node("Conv", ["x", "w"], ["c"]), node("Sub", ["k", "c"])], {"x": (1, 3, 5, 5)}, ["y"],
+                  {"w": weights((4, 3, 1, 1)), "k": weights((1, 4, 1, 1), seed=2)})
+    assert [n.op for n in graph.nodes] == ["Conv", "Sub"]
+
+
 def test_sum_at_opset_7_of_equal_shapes() -> None:
     check([node("Sum", ["a", "b", "c"])], {"a": (2, 3), "b": (2, 3), "c": (2, 3)}, ["y"], opset=7)
 

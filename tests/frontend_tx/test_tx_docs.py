@@ -8,7 +8,7 @@ from accelmap.frontend.load import MIN_OPSET
 from accelmap.frontend.registry import CONVERTERS, supported_ops
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "frontend-ops.md"
-FAMILIES = ("math", "tensor", "reduce", "transformer", "resize", "conv_transpose")
+FAMILIES = ("math", "tensor", "reduce", "transformer", "resize", "conv_transpose", "einsum")
 ROW = re.compile(r"^\| (\w+) \| (\d+)(–\d+|\+)? \| ")
 
 

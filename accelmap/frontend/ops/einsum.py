@@ -28,13 +28,14 @@ class Equation:
 
     @classmethod
     def parse(cls, node: OnnxNode, text: str) -> Equation:
-        """Parse `text`; an implicit output is the indices used once, sorted (numpy's rule)."""
+        """Parse `text`; an implicit output is any ellipsis, then the indices used once, sorted (numpy's rule)."""
         text = text.replace(" ", "")
         inputs, arrow, output = text.partition("->")
         operands = tuple(inputs.split(","))
         if not arrow:
-            letters = "".join(operands)
-            output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+            letters = "".join(operands).replace("...", "")
+            once = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+            output = ("..." if "..." in inputs else "") + once
         if len(operands) != len(node.inputs):
             raise UnsupportedOp(f"{node.ref}: Einsum equation {text!r} has {len(operands)} operands, "
                                 f"the node {len(node.inputs)} inputs")

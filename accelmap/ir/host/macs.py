@@ -14,9 +14,22 @@ def host_macs(op: str, input_shapes: list[tuple[int, ...] | None], attrs: dict) 
     """MACs of one host op from its input shapes (None for an omitted input) and normalised attributes."""
     if op == "Einsum" and len(input_shapes) >= 2:
         operands = attrs["equation"].split("->")[0].split(",")
-        sizes = {letter: n for subscripts, shape in zip(operands, input_shapes) for letter, n in zip(subscripts, shape)}
+        sizes: dict[str, int] = {}
+        for subscripts, shape in zip(operands, input_shapes):
+            for label, n in zip(_labels(subscripts, len(shape)), shape):
+                sizes[label] = max(sizes.get(label, 1), n)
         return prod(sizes.values())
     if op == "ConvTranspose":
         x, w = input_shapes[0], input_shapes[1]
         return prod(x) * w[1] * prod(w[2:])  # every input element scatters into K channels x kernel taps
     return 0
+
+
+def _labels(subscripts: str, rank: int) -> list[str]:
+    """One label per axis; the axes an ellipsis stands for are named by their place from the right,
+    so that they broadcast across operands as numpy aligns them."""
+    if "..." not in subscripts:
+        return list(subscripts)
+    head, tail = subscripts.split("...")
+    extra = rank - len(head) - len(tail)
+    return list(head) + [f"...{extra - i}" for i in range(extra)] + list(tail)
