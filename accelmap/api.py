@@ -216,7 +216,6 @@ def sweep(spec: "str | Path | SweepSpec", out_dir: str | Path | None = None, *, 
     checked = spec if not isinstance(spec, (str, Path)) else load_spec(spec)
     if time_limit is not None:
         checked = replace(checked, search=replace(checked.search, time_limit=time_limit))
-    graphs = {model: load_model(model) for model in checked.models}
-    return run_sweep(checked, graphs, Path(out_dir) if out_dir is not None else None, scheduler=scheduler,
+    return run_sweep(checked, load_model, Path(out_dir) if out_dir is not None else None, scheduler=scheduler,
                      workers=workers, in_process=in_process, use_cache=use_cache, cache_dir=cache_dir,
                      progress=progress)

@@ -359,6 +359,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers {args.workers}: give a positive number of workers")
     if args.time_limit is not None and args.time_limit <= 0:
         raise UsageError(f"--time-limit {args.time_limit:g}: give a positive number of seconds")
+    if args.in_process and (args.scheduler or args.workers):
+        raise UsageError("--in-process runs without Dask; leave out --scheduler and --workers")
     out_dir = Path(args.output or Path("accelmap-sweep") / Path(args.spec).stem)
     update, close = _sweep_bar(args)
     try:

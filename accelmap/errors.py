@@ -18,14 +18,22 @@ class ShapeError(ModelError):
     """A tensor shape is unknown or dynamic and no override was given."""
 
 
-class ArchError(AccelmapError):
-    """An architecture description is invalid; carries every problem found."""
+class ProblemsError(AccelmapError):
+    """A document with every problem found in it, one per line; `what` names the kind of document."""
+
+    what = "the document"
 
     def __init__(self, source: str, problems: list[str]):
         self.source = source
         self.problems = list(problems)
         lines = "\n  ".join(self.problems)
-        super().__init__(f"{source}: {len(self.problems)} problem(s) in the architecture:\n  {lines}")
+        super().__init__(f"{source}: {len(self.problems)} problem(s) in {self.what}:\n  {lines}")
+
+
+class ArchError(ProblemsError):
+    """An architecture description is invalid; carries every problem found."""
+
+    what = "the architecture"
 
 
 class MappingError(AccelmapError):
@@ -44,14 +52,10 @@ class ScheduleError(AccelmapError):
     """An OUTDIR is missing, corrupt or inconsistent."""
 
 
-class SweepSpecError(AccelmapError):
+class SweepSpecError(ProblemsError):
     """A sweep spec is invalid (an unknown axis, a value that makes an invalid arch, an empty grid)."""
 
-    def __init__(self, source: str, problems: list[str]):
-        self.source = source
-        self.problems = list(problems)
-        lines = "\n  ".join(self.problems)
-        super().__init__(f"{source}: {len(self.problems)} problem(s) in the sweep spec:\n  {lines}")
+    what = "the sweep spec"
 
 
 class ClusterError(AccelmapError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -42,9 +43,7 @@ def choose(axes: tuple[Axis, ...], sample: Sample) -> list[tuple[int, ...]]:
     if sample.method == "grid":
         return list(itertools.product(*(range(n) for n in sizes)))
     rng = random.Random(sample.seed)
-    total = 1
-    for n in sizes:
-        total *= n
+    total = math.prod(sizes)
     count = sample.count or 0
     if sample.method == "random":
         picks = rng.sample(range(total), min(count, total))
@@ -80,10 +79,10 @@ def check_designs(spec: SweepSpec) -> list[Design]:
             problems.extend(f"axes.{axis.name}.values[{label}]: the arch it makes is invalid: {p}"
                             for p in check_arch(raw))
     if problems:
-        raise SweepSpecError(spec.name, _capped(problems))
+        raise SweepSpecError(spec.source, _capped(problems))
     choices = choose(spec.axes, spec.sample)
     if not choices:
-        raise SweepSpecError(spec.name, ["sample.count: no design to run; give a positive count"])
+        raise SweepSpecError(spec.source, ["sample.count: no design to run; give a positive count"])
     designs = []
     width = len(str(len(choices) - 1))
     for n, choice in enumerate(choices):
@@ -99,7 +98,7 @@ def check_designs(spec: SweepSpec) -> list[Design]:
             continue
         designs.append(Design(design_id, choice, labels, raw, build_arch(raw, name=spec.base_name)))
     if problems:
-        raise SweepSpecError(spec.name, _capped(problems))
+        raise SweepSpecError(spec.source, _capped(problems))
     return designs
 
 

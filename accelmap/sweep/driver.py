@@ -44,16 +44,18 @@ class SweepResult:
     out_dir: Path | None
 
 
-def run_sweep(spec: SweepSpec, graphs: dict[str, Graph], out_dir: Path | None, *, scheduler: str | None = None,
+def run_sweep(spec: SweepSpec, load_graph: Callable[[str], Graph], out_dir: Path | None, *,
+              scheduler: str | None = None,
               workers: int | None = None, in_process: bool = False, use_cache: bool = True,
               cache_dir: Path | None = None, progress: Callable[[SweepProgress], None] | None = None) -> SweepResult:
-    """Run every task of `spec` on `graphs` (model name -> Graph) and write SWEEPDIR when `out_dir` is given.
+    """Run every task of `spec` (its models lowered by `load_graph`) and write SWEEPDIR when `out_dir` is given.
 
     Tasks already kept (result cache, SWEEPDIR/tasks/) are read back, not solved.
     """
     start = time.monotonic()
     # 1. Designs: every axis value and every design checked as an arch before any work starts.
     designs = check_designs(spec)
+    graphs = {model: load_graph(model) for model in spec.models}
     # 2. Tasks: (design, unique workload, objective), equal ones merged by their cache key.
     settings = SolveSettings("energy", spec.search.time_limit, spec.search.padding, spec.search.tie_break)
     jobs, tasks, before = plan(designs, graphs, spec.objectives, settings)

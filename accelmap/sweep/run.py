@@ -120,8 +120,7 @@ def _run_on_dask(pending: list[Task], scheduler: str | None, workers: int | None
         client = _connect(address, scheduler)
         futures = []
         try:
-            if scheduler is not None and workers:
-                _wait_for_workers(client, workers, scheduler)
+            _wait_for_workers(client, workers if scheduler is not None and workers else 1, address)
             budget = cpsat_budget(client)
             pids = client.run(os.getpid) if cluster is not None else {}
             futures = [client.submit(solve_task, task, budget, key=f"accelmap-task-{task.key}",
@@ -161,18 +160,22 @@ def _start_local_cluster(count: int):
     """
     from distributed import LocalCluster
 
-    if threading.current_thread() is not threading.main_thread():
-        return LocalCluster(n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None,
+    def start() -> LocalCluster:
+        # ":0": the scheduler's HTTP endpoint on a free port, never a clash with another cluster's 8787.
+        return LocalCluster(n_workers=count, threads_per_worker=1, processes=True, dashboard_address=":0",
                             silence_logs=logging.ERROR)
+
+    if threading.current_thread() is not threading.main_thread():
+        return start()                        # signal handlers belong to the main thread
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        return LocalCluster(n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None,
-                            silence_logs=logging.ERROR)
+        return start()
     finally:
         signal.signal(signal.SIGINT, previous)
 
 
 def _connect(address: str, scheduler: str | None):
+    """A client of the scheduler at `address`; ClusterError naming `--scheduler` when it cannot be reached."""
     from distributed import Client
 
     try:
@@ -183,20 +186,18 @@ def _connect(address: str, scheduler: str | None):
 
 
 def _wait_for_workers(client, count: int, scheduler: str) -> None:
+    """Wait until `count` workers have joined; ClusterError saying how many did otherwise."""
     try:
         client.wait_for_workers(count, timeout=WORKER_WAIT_SECONDS)
     except TimeoutError:
         have = len(client.scheduler_info()["workers"])
-        raise ClusterError(f"--workers {count}: only {have} Dask worker(s) joined {scheduler} within "
+        raise ClusterError(f"{scheduler}: {have} of the {count} Dask worker(s) needed joined within "
                            f"{WORKER_WAIT_SECONDS:g} s; start more with `dask worker {scheduler}`") from None
 
 
 def cpsat_budget(client) -> dict[str, int]:
     """CP-SAT workers per task on each Dask worker: its host's cores over the Dask threads on that host."""
     info = client.scheduler_info()["workers"]
-    if not info:
-        client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
-        info = client.scheduler_info()["workers"]
     cores = client.run(local_cores)
     threads: dict[str, int] = {}
     for worker in info.values():

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from accelmap.arch.check_values import (at, check_keys, expect_bool, expect_int, expect_list, expect_mapping,
-                                        expect_number, expect_str, optional, required, show, unknown_name)
+                                        expect_names, expect_number, expect_str, optional, required, show,
+                                        unknown_name)
 from accelmap.arch.load import PRESET_DIR, read_yaml
 from accelmap.errors import ArchError, SweepSpecError
 from accelmap.mapper.model import OBJECTIVES
@@ -62,7 +63,8 @@ class SearchSettings:
 
 @dataclass(frozen=True)
 class SweepSpec:
-    """A checked sweep spec. `base_raw` is the base arch's YAML document, `base_name` its arch name."""
+    """A checked sweep spec. `base_raw` is the base arch's YAML document, `base_name` its arch name;
+    `source` names the spec in messages (its file)."""
 
     name: str
     base: str
@@ -73,6 +75,7 @@ class SweepSpec:
     axes: tuple[Axis, ...]
     sample: Sample
     search: SearchSettings
+    source: str = "sweep spec"
 
 
 def load_spec(path: str | Path) -> SweepSpec:
@@ -104,7 +107,8 @@ def parse_spec(raw: object, label: str, root: Path, default_name: str = "sweep")
     search = _search(top.get("search", {}), problems)
     if problems:
         raise SweepSpecError(label, problems)
-    return SweepSpec(name or default_name, base or "", base_name, base_raw, models, objectives, axes, sample, search)
+    return SweepSpec(name or default_name, base or "", base_name, base_raw, models, objectives, axes, sample, search,
+                     label)
 
 
 def _base_arch(source: str, root: Path, problems: list[str]) -> tuple[str, dict]:
@@ -147,18 +151,11 @@ def _models(top: dict, root: Path, problems: list[str]) -> tuple[str, ...]:
 
 
 def _objectives(value: object, problems: list[str]) -> tuple[str, ...]:
-    items = expect_list(value, "objectives", problems)
-    if items is not None and not items:
+    """One or more of OBJECTIVES, each once."""
+    found = expect_names(value, "objectives", problems, OBJECTIVES, "objective")
+    if found == ():
         problems.append("objectives: empty; give one or more of " + ", ".join(OBJECTIVES))
-    found = []
-    for i, item in enumerate(items or []):
-        if item not in OBJECTIVES:
-            problems.append(f"{at('objectives', i)}: {unknown_name(item, OBJECTIVES, 'objective')}")
-        elif item in found:
-            problems.append(f"{at('objectives', i)}: '{item}' is listed twice")
-        else:
-            found.append(item)
-    return tuple(found)
+    return found or ()
 
 
 def _axes(top: dict, problems: list[str]) -> tuple[Axis, ...]:
