@@ -8,6 +8,7 @@ tasks and distinct tasks, tasks solved, the share proved, wall times, the
 Pareto designs, and whether the two tables agree on every row proved in both.
 
     python benchmarks/bench_sweep.py --time-limit 5 -o bench-sweep
+    python benchmarks/bench_sweep.py --time-limit 5 --random 8      # 8 of the 48 designs
 """
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 from accelmap import api
-from accelmap.sweep import SweepProgress, SweepResult
+from accelmap.sweep import SweepProgress, SweepResult, SweepSpec, load_spec
+from accelmap.sweep.spec import Sample
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,11 +34,11 @@ def _progress(label: str) -> Callable[[SweepProgress], None]:
     return report
 
 
-def _run(spec: Path, out: Path, time_limit: float | None, **where) -> tuple[SweepResult, float]:
+def _run(spec: SweepSpec, out: Path, **where) -> tuple[SweepResult, float]:
     """One cold sweep (its own empty cache); the result and its wall time."""
     with tempfile.TemporaryDirectory() as cache:
         start = time.perf_counter()
-        result = api.sweep(spec, out, time_limit=time_limit, cache_dir=Path(cache),
+        result = api.sweep(spec, out, cache_dir=Path(cache),
                            progress=_progress(out.name), **where)
         wall = time.perf_counter() - start
     sys.stderr.write("\n")
@@ -48,17 +51,23 @@ def main() -> None:
     parser.add_argument("--spec", default=str(ROOT / "examples" / "eyeriss_sweep.yaml"), help="sweep spec YAML")
     parser.add_argument("--time-limit", type=float, default=None, help="seconds per task (default: the spec's)")
     parser.add_argument("--workers", type=int, default=None, help="embedded cluster workers (default: cores)")
+    parser.add_argument("--random", type=int, default=None, metavar="N",
+                        help="run N designs drawn at random (seed 0) instead of the spec's sample")
     parser.add_argument("--skip-serial", action="store_true", help="only the embedded cluster run")
     parser.add_argument("-o", "--output", default="bench-sweep", help="directory for both SWEEPDIRs")
     args = parser.parse_args()
     out = Path(args.output)
-    spec = Path(args.spec)
-    runs = {"cluster": _run(spec, out / "cluster", args.time_limit, workers=args.workers)}
+    spec = load_spec(args.spec)
+    if args.time_limit is not None:
+        spec = replace(spec, search=replace(spec.search, time_limit=args.time_limit))
+    if args.random is not None:
+        spec = replace(spec, sample=Sample("random", args.random, 0))
+    runs = {"cluster": _run(spec, out / "cluster", workers=args.workers)}
     if not args.skip_serial:
-        runs["one-process"] = _run(spec, out / "one-process", args.time_limit, in_process=True)
+        runs["one-process"] = _run(spec, out / "one-process", in_process=True)
     cluster = runs["cluster"][0]
     layers = sum(len(job.layer_keys) for job in cluster.jobs)
-    print(f"spec {spec.name}: {len(cluster.designs)} designs x {', '.join(cluster.spec.models)} x "
+    print(f"spec {spec.source}: {len(cluster.designs)} designs x {', '.join(cluster.spec.models)} x "
           f"{', '.join(cluster.spec.objectives)}; {cluster.spec.search.time_limit:g} s per task")
     print(f"layer solves without deduplication: {layers}; tasks (design, unique workload, objective): "
           f"{cluster.tasks_before_dedup}; distinct tasks: {cluster.tasks}")

@@ -32,7 +32,7 @@ class TaskStore:
         if hit is not None or self.journal is None:
             return hit
         try:
-            doc = json.loads(self._path(task).read_text())
+            doc = json.loads(_path(self.journal, task).read_text())
             if "infeasible" in doc:
                 return Infeasible(doc["infeasible"])
             return rescore(task.workload, task.arch, mapping_from_dict(doc["mapping"]), task.settings.objective, doc)
@@ -52,11 +52,12 @@ class TaskStore:
             doc = {"mapping": mapping_to_dict(outcome.mapping), "status": outcome.status,
                    "bound": outcome.bound, "wall_time": outcome.wall_time, "canonical": outcome.canonical}
         self.journal.mkdir(parents=True, exist_ok=True)
-        target = self._path(task)
+        target = _path(self.journal, task)
         partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         partial.write_text(json.dumps(doc))
         partial.replace(target)
 
-    def _path(self, task: Task) -> Path:
-        assert self.journal is not None
-        return self.journal / f"{task.key}-{task.settings.time_limit:g}s.json"
+
+def _path(journal: Path, task: Task) -> Path:
+    """The journal file of `task`: its key and time limit (a longer limit may prove what a shorter did not)."""
+    return journal / f"{task.key}-{task.settings.time_limit:g}s.json"

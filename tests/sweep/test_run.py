@@ -15,8 +15,7 @@ import pytest
 from accelmap import api
 from accelmap.arch import load_arch
 from accelmap.backend.present.summary import layer_rows, totals
-from accelmap.sweep import SweepInterrupted, load_spec
-from accelmap.sweep.designs import check_designs
+from accelmap.sweep import SweepInterrupted
 
 SPEC = "spec.yaml"
 
