@@ -6,9 +6,9 @@ except the per-axis dims a fanout allows, which live on the `Fanout`.
 """
 from __future__ import annotations
 
-from accelmap.arch.spec import (Arch, Compute, Fanout, FanoutConstraint, Level, LevelConstraint,
+from accelmap.arch.spec import (Accounting, Arch, Compute, Fanout, FanoutConstraint, Level, LevelConstraint,
                                 Partition, TensorCost, TENSORS)
-from accelmap.arch.yaml_format import capacity_bits, per_tensor, to_fj
+from accelmap.arch.yaml_format import FANOUT_FACTOR_KEYS, capacity_bits, per_tensor, to_fj
 
 
 def build_arch(raw: dict, name: str) -> Arch:
@@ -20,19 +20,22 @@ def build_arch(raw: dict, name: str) -> Arch:
         name=name,
         levels=tuple(_level(entry) for entry in raw["levels"]),
         fanouts=tuple(_fanout(entry, by_fanout.get(entry["name"], {})) for entry in raw.get("fanouts", [])),
-        compute=Compute(macs_per_pe=compute.get("macs_per_pe", 1), mac_energy=to_fj(compute["mac_energy"])),
+        compute=Compute(macs_per_pe=compute.get("macs_per_pe", 1), mac_energy=to_fj(compute["mac_energy"]),
+                        area=_optional_float(compute.get("area"))),
         clock_mhz=float(raw.get("clock_mhz", 1000.0)),
         level_constraints=tuple(_level_constraint(entry) for entry in constraints if "level" in entry),
         fanout_constraints=tuple(_fanout_constraint(entry) for entry in by_fanout.values()
-                                 if entry.get("x_factors") or entry.get("y_factors")),
+                                 if any(entry.get(k) for k in FANOUT_FACTOR_KEYS)),
         description=raw.get("description", "").strip(),
+        accounting=Accounting(**raw.get("accounting", {})),
     )
 
 
 def _level(entry: dict) -> Level:
     """One storage level, or a buffer-less one (`storage: false`: no capacity, keeps nothing)."""
     if entry.get("storage", True) is False:
-        return Level(name=entry["name"], capacity_bits=0, tensors={}, keeps=frozenset(), storage=False)
+        return Level(name=entry["name"], capacity_bits=0, tensors={}, keeps=frozenset(), storage=False,
+                     area=_optional_float(entry.get("area")))
     tensors = _tensors(entry)
     word_bits = per_tensor(entry["word-bits"], tensors)
     read, write = per_tensor(entry["read_energy"], tensors), per_tensor(entry["write_energy"], tensors)
@@ -55,6 +58,7 @@ def _level(entry: dict) -> Level:
         double_buffered=entry.get("double_buffered", False),
         read_bandwidth=_optional_float(entry.get("read_bandwidth")),
         write_bandwidth=_optional_float(entry.get("write_bandwidth")),
+        area=_optional_float(entry.get("area")),
     )
 
 
@@ -70,7 +74,7 @@ def _tensors(entry: dict) -> tuple[str, ...]:
 
 
 def _optional_float(value: float | int | None) -> float | None:
-    """A bandwidth as float, None (unlimited) when absent."""
+    """A bandwidth or area as float, None (unlimited, unknown) when absent."""
     return None if value is None else float(value)
 
 
@@ -90,17 +94,19 @@ def _fanout(entry: dict, constraint: dict) -> Fanout:
 
 
 def _level_constraint(entry: dict) -> LevelConstraint:
-    """Temporal factors, outer-to-inner permutation and keep / bypass at one level."""
+    """Temporal factors and their bounds, loop order and keep / bypass at one level."""
     return LevelConstraint(
         level=entry["level"],
         factors=dict(entry.get("factors", {})),
+        max_factors=dict(entry.get("max_factors", {})),
+        min_factors=dict(entry.get("min_factors", {})),
         permutation=tuple(entry.get("permutation", ())),
+        innermost_loops=tuple(entry.get("innermost_loops", ())),
         keep=frozenset(entry.get("keep", ())),
         bypass=frozenset(entry.get("bypass", ())),
     )
 
 
 def _fanout_constraint(entry: dict) -> FanoutConstraint:
-    """Fixed spatial factors per axis at one fanout."""
-    return FanoutConstraint(fanout=entry["fanout"], x_factors=dict(entry.get("x_factors", {})),
-                            y_factors=dict(entry.get("y_factors", {})))
+    """Fixed spatial factors and bounds on them, per axis, at one fanout."""
+    return FanoutConstraint(fanout=entry["fanout"], **{key: dict(entry.get(key, {})) for key in FANOUT_FACTOR_KEYS})

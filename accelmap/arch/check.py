@@ -13,9 +13,10 @@ from accelmap.arch.check_constraints import FanoutFacts, LevelFacts, check_const
 from accelmap.arch.check_values import (at, check_keys, expect_bool, expect_int, expect_list,
                                         expect_mapping, expect_name_map, expect_names, expect_number,
                                         expect_size, expect_str, optional, require, required, suggest)
-from accelmap.arch.spec import TENSORS
-from accelmap.arch.yaml_format import (BANDWIDTH_KEYS, BUFFERLESS_KEYS, CAPACITY_KEYS, COMPUTE_KEYS,
-                                       ENERGY_KEYS, FANOUT_KEYS, LEVEL_KEYS, PARTITION_KEYS, TOP_KEYS)
+from accelmap.arch.spec import PSUM_WRITES, TENSORS
+from accelmap.arch.yaml_format import (ACCOUNTING_KEYS, BANDWIDTH_KEYS, BUFFERLESS_KEYS, CAPACITY_KEYS,
+                                       COMPUTE_KEYS, ENERGY_KEYS, FANOUT_KEYS, LEVEL_KEYS, PARTITION_KEYS,
+                                       TOP_KEYS)
 
 
 def check_arch(raw: object) -> list[str]:
@@ -34,7 +35,21 @@ def check_arch(raw: object) -> list[str]:
         _check_compute(top["compute"], problems)
     if "constraints" in top:
         check_constraints(top["constraints"], levels, fanouts, problems)
+    if "accounting" in top:
+        _check_accounting(top["accounting"], problems)
     return problems
+
+
+def _check_accounting(value: object, problems: list[str]) -> None:
+    """`accounting:` the conventions where accelmap and Timeloop differ (spec.Accounting)."""
+    entry = expect_mapping(value, "accounting", problems)
+    if entry is None:
+        return
+    check_keys(entry, ACCOUNTING_KEYS, "accounting", problems)
+    optional(entry, "drain_reads", "accounting", problems, expect_bool)
+    if entry.get("psum_writes", "write") not in PSUM_WRITES:
+        problems.append(f"accounting.psum_writes: expected one of {', '.join(PSUM_WRITES)}, "
+                        f"got {entry['psum_writes']!r}")
 
 
 def _check_levels(top: dict, problems: list[str]) -> dict[str, LevelFacts]:
@@ -67,6 +82,7 @@ def _check_level(raw: object, path: str, index: int, problems: list[str]) -> Lev
         return None
     name = required(entry, "name", path, problems, expect_str)
     storage = optional(entry, "storage", path, problems, expect_bool, default=True)
+    optional(entry, "area", path, problems, expect_number, positive=False)
     if storage is False:
         _check_bufferless(entry, path, index, problems)
         return LevelFacts(name, index, False, ()) if name else None
@@ -278,3 +294,4 @@ def _check_compute(value: object, problems: list[str]) -> None:
     check_keys(entry, COMPUTE_KEYS, "compute", problems)
     required(entry, "mac_energy", "compute", problems, expect_number, positive=False)
     optional(entry, "macs_per_pe", "compute", problems, expect_int)
+    optional(entry, "area", "compute", problems, expect_number, positive=False)

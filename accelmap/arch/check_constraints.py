@@ -1,9 +1,10 @@
 """Check the `constraints:` section against the levels and fanouts already checked.
 
-Each entry names a `level` (temporal factors, permutation, keep / bypass) or
-a `fanout` (dims allowed on X / Y and fixed spatial factors); references to
-missing levels, fanouts, dims or tensors and contradictory entries are
-reported with their key path.
+Each entry names a `level` (temporal factors and their bounds, permutation
+or innermost loops, keep / bypass) or a `fanout` (per axis: the dims
+allowed, fixed spatial factors, bounds on them);
+references to missing levels, fanouts, dims or tensors and contradictory
+entries are reported with their key path.
 """
 from __future__ import annotations
 
@@ -65,17 +66,19 @@ def check_constraints(value: object, levels: dict[str, LevelFacts], fanouts: dic
 
 def _check_level_constraint(entry: dict, path: str, target: str | None,
                             levels: dict[str, LevelFacts], problems: list[str]) -> None:
-    """Temporal constraints: `factors` (0 = the whole remaining bound), `permutation`, `keep`, `bypass`."""
+    """Temporal constraints: `factors` (0 = the whole remaining bound) and their bounds, `permutation` or
+    `innermost_loops`, `keep`, `bypass`."""
     check_keys(entry, LEVEL_CONSTRAINT_KEYS, path, problems)
     level = levels.get(target) if target is not None else None
     if target is not None and level is None:
         problems.append(f"{at(path, 'level')}: no level named '{target}'{suggest(target, list(levels))}")
-    if "factors" in entry:
-        factors = expect_name_map(entry["factors"], at(path, "factors"), problems, DIMS, "dim")
-        for dim, factor in (factors or {}).items():
-            expect_int(factor, at(at(path, "factors"), dim), problems, positive=False)
-    if "permutation" in entry:
-        expect_names(entry["permutation"], at(path, "permutation"), problems, DIMS, "dim")
+    _check_factor_bounds(entry, path, "", _factors(entry, "factors", path, problems), problems)
+    for key in ("permutation", "innermost_loops"):
+        if key in entry:
+            expect_names(entry[key], at(path, key), problems, DIMS, "dim")
+    if "permutation" in entry and "innermost_loops" in entry:
+        problems.append(f"{at(path, 'innermost_loops')}: give either permutation (a relative order) or "
+                        "innermost_loops (the level's innermost loops, the rest outside), not both")
     keep = _tensor_set(entry, "keep", path, problems)
     bypass = _tensor_set(entry, "bypass", path, problems)
     for tensor in sorted(keep & bypass, key=TENSORS.index):
@@ -94,6 +97,33 @@ def _check_level_constraint(entry: dict, path: str, target: str | None,
         problems.append(f"{at(path, 'bypass')}: the outermost level '{level.name}' must keep every tensor")
 
 
+def _factors(entry: dict, key: str, path: str, problems: list[str], zero: bool = True) -> dict[str, int]:
+    """The valid items of a dim -> factor map under `key` (0 allowed when `zero`: the whole remaining bound)."""
+    if key not in entry:
+        return {}
+    factors = expect_name_map(entry[key], at(path, key), problems, DIMS, "dim") or {}
+    return {dim: f for dim, f in factors.items()
+            if expect_int(f, at(at(path, key), dim), problems, positive=not zero) is not None}
+
+
+def _check_factor_bounds(entry: dict, path: str, axis: str, fixed: dict[str, int], problems: list[str],
+                         size: int | None = None) -> None:
+    """`<axis>max_factors` / `<axis>min_factors`: positive, min <= max (and the axis size), a fixed factor
+    within them."""
+    most = _factors(entry, f"{axis}max_factors", path, problems, zero=False)
+    least = _factors(entry, f"{axis}min_factors", path, problems, zero=False)
+    for dim in DIMS:
+        low, high, exact = least.get(dim, 1), most.get(dim), fixed.get(dim)
+        if high is not None and low > high:
+            problems.append(f"{at(at(path, f'{axis}min_factors'), dim)}: {low} is above "
+                            f"{axis}max_factors {dim} = {high}")
+        elif size is not None and low > size:
+            problems.append(f"{at(at(path, f'{axis}min_factors'), dim)}: {low} is more than the axis's {size} PEs")
+        elif exact and (exact < low or (high is not None and exact > high)):
+            problems.append(f"{at(at(path, f'{axis}factors'), dim)}: {exact} is outside {axis}min_factors / "
+                            f"{axis}max_factors [{low}, {high if high is not None else 'any'}]")
+
+
 def _tensor_set(entry: dict, key: str, path: str, problems: list[str]) -> frozenset[str]:
     """The tensors listed under `key` (empty when absent or invalid)."""
     if key not in entry:
@@ -103,7 +133,8 @@ def _tensor_set(entry: dict, key: str, path: str, problems: list[str]) -> frozen
 
 def _check_fanout_constraint(entry: dict, path: str, target: str | None,
                              fanouts: dict[str, FanoutFacts], problems: list[str]) -> None:
-    """Spatial constraints: dims allowed per axis and fixed factors that must respect them and fit."""
+    """Spatial constraints per axis: dims allowed, fixed factors (0 = the whole remaining bound) that must
+    respect them and fit, and bounds on a dim's factor."""
     check_keys(entry, FANOUT_CONSTRAINT_KEYS, path, problems)
     fanout = fanouts.get(target) if target is not None else None
     if target is not None and fanout is None:
@@ -112,16 +143,15 @@ def _check_fanout_constraint(entry: dict, path: str, target: str | None,
         allowed = None
         if f"{axis}_dims" in entry:
             allowed = expect_names(entry[f"{axis}_dims"], at(path, f"{axis}_dims"), problems, DIMS, "dim")
-        if f"{axis}_factors" not in entry:
-            continue
         key_path = at(path, f"{axis}_factors")
-        factors = expect_name_map(entry[f"{axis}_factors"], key_path, problems, DIMS, "dim") or {}
-        valid = {dim: f for dim, f in factors.items() if expect_int(f, at(key_path, dim), problems)}
+        valid = _factors(entry, f"{axis}_factors", path, problems)
         for dim in valid:
             if allowed is not None and dim not in allowed:
                 problems.append(f"{at(key_path, dim)}: dim {dim} is fixed on {axis.upper()} but "
                                 f"{axis}_dims allows only [{', '.join(allowed)}]")
         size = None if fanout is None else (fanout.x if axis == "x" else fanout.y)
-        if size is not None and math.prod(valid.values()) > size:
-            problems.append(f"{key_path}: factors multiply to {math.prod(valid.values())}, more than "
+        product = math.prod(f for f in valid.values() if f)
+        if size is not None and product > size:
+            problems.append(f"{key_path}: factors multiply to {product}, more than "
                             f"the {size} PEs on {axis.upper()} of fanout '{fanout.name}'")
+        _check_factor_bounds(entry, path, f"{axis}_", valid, problems, size)

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import yaml
 
-from accelmap.arch.spec import DIMS, TENSORS, Arch, Level, LevelConstraint
+from dataclasses import asdict
+
+from accelmap.arch.spec import DIMS, TENSORS, Accounting, Arch, Level, LevelConstraint
+from accelmap.arch.yaml_format import FANOUT_FACTOR_KEYS
 
 
 def arch_to_yaml(arch: Arch) -> str:
@@ -14,16 +17,21 @@ def arch_to_yaml(arch: Arch) -> str:
         raw["fanouts"] = [{"name": f.name, "parent": f.parent, "meshX": f.x, "meshY": f.y, "multicast": f.multicast,
                            "reduction": f.reduction, "hop_energy": f.hop_energy / 1000} for f in arch.fanouts]
     raw["compute"] = {"mac_energy": arch.compute.mac_energy / 1000, "macs_per_pe": arch.compute.macs_per_pe}
+    if arch.compute.area is not None:
+        raw["compute"]["area"] = arch.compute.area
     constraints = [_level_constraint(c) for c in arch.level_constraints] + _fanout_constraints(arch)
     if constraints:
         raw["constraints"] = constraints
+    if arch.accounting != Accounting():
+        raw["accounting"] = asdict(arch.accounting)
     return yaml.safe_dump(raw, sort_keys=False, default_flow_style=None, width=110)
 
 
 def _level_entry(level: Level) -> dict:
     """A level as a document entry: tensors, widths, capacity or partitions, energies, bandwidths."""
+    area = {} if level.area is None else {"area": level.area}
     if not level.storage:
-        return {"name": level.name, "storage": False}
+        return {"name": level.name, "storage": False, **area}
     entry: dict = {"name": level.name}
     if set(level.tensors) != set(TENSORS):
         entry["tensors"] = list(level.tensors)
@@ -41,7 +49,7 @@ def _level_entry(level: Level) -> dict:
             entry[key] = getattr(level, key)
     if level.double_buffered:
         entry["double_buffered"] = True
-    return entry
+    return {**entry, **area}
 
 
 def _rows(bits: int, word_bits: list[int]) -> dict:
@@ -59,10 +67,12 @@ def _uniform(values: dict[str, object]) -> object:
 def _level_constraint(c: LevelConstraint) -> dict:
     """A `LevelConstraint` as a constraints entry."""
     entry: dict = {"level": c.level}
-    if c.factors:
-        entry["factors"] = dict(c.factors)
-    if c.permutation:
-        entry["permutation"] = list(c.permutation)
+    for key in ("factors", "max_factors", "min_factors"):
+        if getattr(c, key):
+            entry[key] = dict(getattr(c, key))
+    for key in ("permutation", "innermost_loops"):
+        if getattr(c, key):
+            entry[key] = list(getattr(c, key))
     for key in ("keep", "bypass"):
         if getattr(c, key):
             entry[key] = [t for t in TENSORS if t in getattr(c, key)]
@@ -78,7 +88,7 @@ def _fanout_constraints(arch: Arch) -> list[dict]:
         for key, dims in (("x_dims", f.x_dims), ("y_dims", f.y_dims)):
             if dims is not None:
                 entry[key] = [d for d in DIMS if d in dims]
-        for key in ("x_factors", "y_factors"):
+        for key in FANOUT_FACTOR_KEYS:
             if f.name in fixed and getattr(fixed[f.name], key):
                 entry[key] = dict(getattr(fixed[f.name], key))
         if len(entry) > 1:

@@ -1,7 +1,7 @@
 """`render_arch`: an `Arch` as indented text, outermost level first, for `accelmap arch show`."""
 from __future__ import annotations
 
-from accelmap.arch.spec import DIMS, TENSORS, Arch, Fanout, Level
+from accelmap.arch.spec import DIMS, TENSORS, Accounting, Arch, Fanout, Level
 
 
 def render_arch(arch: Arch) -> str:
@@ -18,7 +18,17 @@ def render_arch(arch: Arch) -> str:
             lines += [indent + "  " + line for line in _fanout_lines(fanout)]
             indent += "    "
     lines.append(f"compute: {arch.compute.macs_per_pe} MAC(s) per PE x {arch.num_pes} PEs = "
-                 f"{arch.peak_macs_per_cycle} MACs/cycle, {_pj(arch.compute.mac_energy)} per MAC")
+                 f"{arch.peak_macs_per_cycle} MACs/cycle, {_pj(arch.compute.mac_energy)} per MAC"
+                 + ("" if arch.compute.area is None else f", {_area(arch.compute.area)} each"))
+    total = arch.area
+    if total is not None:
+        lines.append(f"area: {_area(total)} (every instance of every level and MAC)")
+    elif arch.compute.area is not None or any(level.area is not None for level in arch.levels):
+        lines.append("area: not every on-chip level gives one, so no total")
+    if arch.accounting != Accounting():
+        lines.append(f"accounting: drain reads {'priced' if arch.accounting.drain_reads else 'free'}, "
+                     f"partial-sum first writes and overwrites priced as {arch.accounting.psum_writes} "
+                     "(docs/timeloop.md)")
     lines += _constraint_lines(arch)
     return "\n".join(lines)
 
@@ -26,9 +36,10 @@ def render_arch(arch: Arch) -> str:
 def _level_lines(level: Level, instances: int) -> list[str]:
     """A level's header, its partitions and one row per tensor it may keep."""
     head = f"{level.name} (x{instances}): "
+    area = "" if level.area is None else f", {_area(level.area)} each"
     if not level.storage:
-        return [head + "no storage (only fans out / sequences loops)"]
-    head += "unbounded" if level.capacity_bits is None else _kb(level.capacity_bits)
+        return [head + "no storage (only fans out / sequences loops)" + area]
+    head += ("unbounded" if level.capacity_bits is None else _kb(level.capacity_bits)) + area
     if level.partitions:
         head += f" in {len(level.partitions)} partitions"
     if level.double_buffered:
@@ -69,21 +80,37 @@ def _constraint_lines(arch: Arch) -> list[str]:
     """Dataflow constraints, one line per level or fanout they touch."""
     lines = []
     for c in arch.level_constraints:
-        parts = []
-        if c.factors:
-            parts.append("factors " + " ".join(f"{d}={f}" for d, f in c.factors.items())
-                         + (" (0: whole remaining bound)" if 0 in c.factors.values() else ""))
+        parts = _factor_parts("factors", c.factors, c.max_factors, c.min_factors)
         if c.permutation:
             parts.append("order outer to inner " + " ".join(c.permutation))
+        if c.innermost_loops:
+            parts.append("innermost loops, outer to inner, the rest outside: " + " ".join(c.innermost_loops))
         for word, tensors in (("keep", c.keep), ("bypass", c.bypass)):
             if tensors:
                 parts.append(f"{word} " + " ".join(t for t in TENSORS if t in tensors))
         lines.append(f"  level {c.level}: " + "; ".join(parts))
     for c in arch.fanout_constraints:
-        parts = [f"{axis} factors " + " ".join(f"{d}={f}" for d, f in factors.items())
-                 for axis, factors in (("X", c.x_factors), ("Y", c.y_factors)) if factors]
+        parts = [*_factor_parts("X factors", c.x_factors, c.x_max_factors, c.x_min_factors),
+                 *_factor_parts("Y factors", c.y_factors, c.y_max_factors, c.y_min_factors)]
         lines.append(f"  fanout {c.fanout}: " + "; ".join(parts))
     return ["constraints:" + ("" if lines else " none"), *lines]
+
+
+def _factor_parts(label: str, fixed: dict[str, int], most: dict[str, int], least: dict[str, int]) -> list[str]:
+    """Fixed factors (0: the whole remaining bound) and the bounds on others, as text."""
+    parts = []
+    if fixed:
+        parts.append(f"{label} " + " ".join(f"{d}={f}" for d, f in fixed.items())
+                     + (" (0: whole remaining bound)" if 0 in fixed.values() else ""))
+    bounds = [f"{d}<={f}" for d, f in most.items()] + [f"{d}>={f}" for d, f in least.items()]
+    if bounds:
+        parts.append(f"{label} " + " ".join(bounds))
+    return parts
+
+
+def _area(square_um: float) -> str:
+    """An area in µm², or mm² when large."""
+    return f"{square_um / 1e6:.4g} mm²" if square_um >= 1e5 else f"{square_um:.4g} µm²"
 
 
 def _kb(bits: int) -> str:

@@ -42,7 +42,8 @@ class Level:
     When `partitions` is non-empty, each tensor's tile must fit the partition
     that names it; otherwise all kept tiles share `capacity_bits`.
     `double_buffered` halves the usable capacity. Bandwidths are words per
-    cycle per instance (None: unlimited).
+    cycle per instance (None: unlimited). `area` is µm² per instance (None:
+    not given).
     """
 
     name: str
@@ -54,6 +55,7 @@ class Level:
     double_buffered: bool = False
     read_bandwidth: float | None = None
     write_bandwidth: float | None = None
+    area: float | None = None
 
     def usable_bits(self, tensor: str) -> int | None:
         """Bits available to `tensor`'s tile at this level (after double buffering)."""
@@ -90,10 +92,34 @@ class Fanout:
 
 @dataclass(frozen=True)
 class Compute:
-    """The MAC units below the innermost level: per PE, per cycle."""
+    """The MAC units below the innermost level: per PE, per cycle; `area` in µm² per MAC unit."""
 
     macs_per_pe: int = 1
     mac_energy: int = 0
+    area: float | None = None
+
+
+PSUM_WRITES = ("write", "update")
+
+
+@dataclass(frozen=True)
+class Accounting:
+    """Where accelmap's energy accounting and Timeloop's differ, the choice (docs/timeloop.md).
+
+    The defaults are accelmap's; `TIMELOOP_ACCOUNTING` is Timeloop's.
+    `drain_reads`: writing an output tile back to the level above reads it
+    out of its level (priced as reads, counted against read bandwidth);
+    False: the drain is free, as Timeloop forwards the last update.
+    `psum_writes`: what a partial sum's first write and an overwrite cost:
+    "write" (the level's write energy) or "update" (its update energy minus
+    its read energy, Timeloop's `update` action, at least 0).
+    """
+
+    drain_reads: bool = True
+    psum_writes: str = "write"
+
+
+TIMELOOP_ACCOUNTING = Accounting(drain_reads=False, psum_writes="update")
 
 
 @dataclass(frozen=True)
@@ -101,24 +127,35 @@ class LevelConstraint:
     """Dataflow constraints at one temporal level.
 
     `factors`: dims whose temporal factor at this level is fixed (0 means
-    "the whole remaining bound"). `permutation`: dims ordered outer to inner
-    that must appear in this relative order. `keep` / `bypass`: forced.
+    "the whole remaining bound"); `max_factors` / `min_factors`: bounds on
+    it. `permutation`: dims ordered outer to inner that must appear in this
+    relative order; `innermost_loops`: dims whose loops are the level's
+    innermost, in this order (outer to inner), every other loop outside them
+    (Timeloop's partial permutation). `keep` / `bypass`: forced.
     """
 
     level: str
     factors: dict[str, int] = field(default_factory=dict)
+    max_factors: dict[str, int] = field(default_factory=dict)
+    min_factors: dict[str, int] = field(default_factory=dict)
     permutation: tuple[str, ...] = ()
+    innermost_loops: tuple[str, ...] = ()
     keep: frozenset[str] = frozenset()
     bypass: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
 class FanoutConstraint:
-    """Dataflow constraints at one fanout: fixed spatial factors per axis."""
+    """Dataflow constraints at one fanout, per axis: fixed spatial factors (0: the whole remaining
+    bound) and bounds on a dim's spatial factor."""
 
     fanout: str
     x_factors: dict[str, int] = field(default_factory=dict)
     y_factors: dict[str, int] = field(default_factory=dict)
+    x_max_factors: dict[str, int] = field(default_factory=dict)
+    y_max_factors: dict[str, int] = field(default_factory=dict)
+    x_min_factors: dict[str, int] = field(default_factory=dict)
+    y_min_factors: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -133,6 +170,7 @@ class Arch:
     level_constraints: tuple[LevelConstraint, ...] = ()
     fanout_constraints: tuple[FanoutConstraint, ...] = ()
     description: str = ""
+    accounting: Accounting = Accounting()
 
     def level_index(self, name: str) -> int:
         """Position of the level called `name` (0 = DRAM)."""
@@ -170,3 +208,13 @@ class Arch:
     def peak_macs_per_cycle(self) -> int:
         """MACs the whole array can do in one cycle."""
         return self.num_pes * self.compute.macs_per_pe
+
+    @property
+    def area(self) -> float | None:
+        """µm² of every instance of every level and MAC unit; None when an on-chip storage level or the
+        compute gives no area (DRAM and buffer-less levels count only when they give one)."""
+        parts = [(level.area, self.instances(i), i > 0 and level.storage) for i, level in enumerate(self.levels)]
+        parts.append((self.compute.area, self.peak_macs_per_cycle, True))
+        if any(area is None and needed for area, _, needed in parts):
+            return None
+        return sum(area * count for area, count, _ in parts if area is not None)

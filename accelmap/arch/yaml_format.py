@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import re
 
-TOP_KEYS = ("description", "clock_mhz", "levels", "fanouts", "compute", "constraints")
+TOP_KEYS = ("description", "clock_mhz", "levels", "fanouts", "compute", "constraints", "accounting")
 CAPACITY_KEYS = ("capacity", "depth", "width", "block-size")
 ENERGY_KEYS = ("read_energy", "write_energy", "update_energy")
 BANDWIDTH_KEYS = ("read_bandwidth", "write_bandwidth")
 LEVEL_KEYS = ("name", "storage", "tensors", "word-bits", *CAPACITY_KEYS, *ENERGY_KEYS,
-              *BANDWIDTH_KEYS, "double_buffered", "partitions")
-BUFFERLESS_KEYS = ("name", "storage")
+              *BANDWIDTH_KEYS, "double_buffered", "partitions", "area")
+BUFFERLESS_KEYS = ("name", "storage", "area")
 PARTITION_KEYS = ("name", "tensors", *CAPACITY_KEYS)
 FANOUT_KEYS = ("name", "parent", "meshX", "meshY", "multicast", "reduction", "hop_energy")
-COMPUTE_KEYS = ("mac_energy", "macs_per_pe")
-LEVEL_CONSTRAINT_KEYS = ("level", "factors", "permutation", "keep", "bypass")
-FANOUT_CONSTRAINT_KEYS = ("fanout", "x_dims", "y_dims", "x_factors", "y_factors")
+COMPUTE_KEYS = ("mac_energy", "macs_per_pe", "area")
+ACCOUNTING_KEYS = ("drain_reads", "psum_writes")
+LEVEL_CONSTRAINT_KEYS = ("level", "factors", "max_factors", "min_factors", "permutation", "innermost_loops",
+                         "keep", "bypass")
+FANOUT_FACTOR_KEYS = ("x_factors", "y_factors", "x_max_factors", "y_max_factors", "x_min_factors", "y_min_factors")
+FANOUT_CONSTRAINT_KEYS = ("fanout", "x_dims", "y_dims", *FANOUT_FACTOR_KEYS)
 
 ALIASES = {"Weights": "W", "Inputs": "I", "Outputs": "O", "M": "K"}
 """Timeloop spellings users bring along, for did-you-mean hints."""

@@ -9,7 +9,7 @@ product of sub-spaces, here made exact). A point is a `Mapping` that passes
   level 0 temporal, fanout-below-0 X, Y, level 1 temporal, ..., subject to
   axis sizes, the dims each axis allows and the constraints' fixed factors;
 - orders: every order of the loops (factor > 1) at each temporal level that
-  respects the level's permutation constraint;
+  respects the level's order rule (permutation or innermost loops);
 - keep: at every level, each subset of the tensors it may keep that honours
   forced keep / bypass and whose tiles fit (capacity couples keep to factors).
 
@@ -37,7 +37,8 @@ from math import factorial, prod
 from accelmap.arch.spec import Arch
 from accelmap.ir.workload import DIMS, TENSORS, Workload
 from accelmap.mapper.mapping import Loop, Mapping, SpatialLoops
-from accelmap.mapper.slots import keep_candidates, order_allowed, padded_bounds, permutation, slots
+from accelmap.mapper.slots import (OrderRule, arrange, keep_candidates, order_allowed, order_rule, padded_bounds,
+                                   slots)
 from accelmap.mapper.validity import level_capacity_problems, words
 
 
@@ -45,19 +46,28 @@ from accelmap.mapper.validity import level_capacity_problems, words
 class _Slot:
     """One place loops can go: `kind` "T" (temporal, `index` = level) or "X" / "Y" (`index` = fanout).
 
-    `fixed[p]` is the forced factor of active dim p (None: free); `cap` the
-    axis size; `must_be[p]` the exact value the slots inside must multiply
-    to when none of them is free (None otherwise); `permutation` the level's
-    order constraint (outermost first) and `ordered[p]` whether dim p is in it.
+    `fixed[p]` is the forced factor of active dim p (None: free) and
+    `limits[p]` its (least, most) bounds; `cap` the axis size; `must_be[p]`
+    the exact value the slots inside must multiply to when none of them is
+    free (None otherwise); `rule` the level's order rule and `ordered[p]`
+    whether dim p is in it.
     """
 
     kind: str
     index: int
     cap: int | None
     fixed: tuple[int | None, ...]
+    limits: tuple[tuple[int, int | None], ...]
     must_be: tuple[int | None, ...]
-    permutation: tuple[str, ...]
+    rule: OrderRule
     ordered: tuple[bool, ...]
+
+    def orders(self, loops: int, ordered: int) -> int:
+        """Loop orders of `loops` loops, `ordered` of them in the rule: n! / c!, or (n - c)! when the rule's
+        dims are the innermost loops."""
+        if self.rule.rest_outside:
+            return factorial(loops - ordered)
+        return factorial(loops) // factorial(ordered)
 
 
 class Mapspace:
@@ -70,7 +80,9 @@ class Mapspace:
         bounds = workload.dims
         targets = {d: padded_bounds(b) if allow_padding else (b,) for d, b in bounds.items()}
         self._active = tuple(d for d in DIMS if max(targets[d]) > 1)
-        self._targets = list(product(*(targets[d] for d in self._active)))
+        unit_bound_needs_more = any(least > 1 for limits in slots(arch).limits.values()
+                                    for d, (least, _) in limits.items() if d not in self._active)
+        self._targets = [] if unit_bound_needs_more else list(product(*(targets[d] for d in self._active)))
         self._keep_options = [keep_candidates(arch, i) for i in range(len(arch.levels))]
         self._slots = self._build_slots()
         self._targets_by_dim = [targets[d] for d in self._active]
@@ -126,9 +138,10 @@ class Mapspace:
             inner = rows[k + 1:]
             must_be = tuple(None if any(r[p] is None for r in inner) else prod(r[p] for r in inner)
                             for p in range(len(self._active)))
-            perm = permutation(arch, index) if kind == "T" else ()
-            out.append(_Slot(kind, index, shape.caps.get((kind, index)), tuple(rows[k]), must_be, perm,
-                             tuple(d in perm for d in self._active)))
+            rule = order_rule(arch, index) if kind == "T" else OrderRule()
+            limits = tuple(shape.limits.get((kind, index), {}).get(d, (1, None)) for d in self._active)
+            out.append(_Slot(kind, index, shape.caps.get((kind, index)), tuple(rows[k]), limits, must_be, rule,
+                             tuple(d in rule.dims for d in self._active)))
         return tuple(out)
 
     # -- counting ----------------------------------------------------------------------------------
@@ -181,15 +194,14 @@ class Mapspace:
             groups.append(group + [(1, int(ordered), looped)] if looped else group)
         total = 0
         for pattern in product(*groups):
-            loops = sum(g[0] for g in pattern)
-            weight = factorial(loops) // factorial(sum(g[1] for g in pattern))
+            weight = slot.orders(sum(g[0] for g in pattern), sum(g[1] for g in pattern))
             total += weight * sum(map(below.get, product(*(g[2] for g in pattern)), repeat(0)))
         return total * fits
 
     def _options(self, slot: _Slot, state: tuple[int, ...]) -> list[tuple[int, ...]] | None:
         """Per active dim, the factors slot may take when the tile at it is `state`; None if some dim has none."""
         options = []
-        for value, fixed, must in zip(state, slot.fixed, slot.must_be):
+        for value, fixed, must, (least, most) in zip(state, slot.fixed, slot.must_be, slot.limits):
             if must is not None:
                 choice = (value // must,) if value % must == 0 else ()
                 if fixed is not None and choice != (fixed,):
@@ -200,6 +212,7 @@ class Mapspace:
                 choice = self._divisors_of(value)
             if slot.cap is not None:
                 choice = tuple(c for c in choice if c <= slot.cap)
+            choice = tuple(c for c in choice if least <= c and (most is None or c <= most))
             if not choice:
                 return None
             options.append(choice)
@@ -224,14 +237,14 @@ class Mapspace:
         return hit
 
     def _order_count(self, slot: _Slot, factor: tuple[int, ...]) -> int:
-        """Loop orders at a temporal slot: n! over c! for c permutation-constrained loops among n."""
+        """Loop orders at a temporal slot (`_Slot.orders`)."""
         if slot.kind != "T":
             return 1
         hit = self._orders_memo.get((slot.index, factor))
         if hit is None:
             loops = sum(1 for f in factor if f > 1)
             ordered = sum(1 for f, o in zip(factor, slot.ordered) if f > 1 and o)
-            hit = self._orders_memo[(slot.index, factor)] = factorial(loops) // factorial(ordered)
+            hit = self._orders_memo[(slot.index, factor)] = slot.orders(loops, ordered)
         return hit
 
     def _fitting(self, i: int, state: tuple[int, ...]) -> list[frozenset[str]]:
@@ -289,17 +302,13 @@ class Mapspace:
     def _orders(self, slot: _Slot, factor: tuple[int, ...]) -> Iterator[tuple[str, ...]]:
         """Every allowed loop order (outermost first) of the dims with factor > 1 at a temporal slot."""
         dims = [d for d, f in zip(self._active, factor) if f > 1]
-        return (order for order in permutations(dims) if order_allowed(order, slot.permutation))
+        return (order for order in permutations(dims) if order_allowed(order, slot.rule))
 
     def _random_order(self, slot: _Slot, factor: tuple[int, ...], rng: random.Random) -> tuple[str, ...]:
-        """A uniformly random allowed loop order: shuffle, then put the constrained dims in their order."""
+        """A uniformly random allowed loop order: shuffle, then put the rule's dims in their places."""
         order = [d for d, f in zip(self._active, factor) if f > 1]
         rng.shuffle(order)
-        perm = slot.permutation
-        places = [p for p, d in enumerate(order) if d in perm]
-        for p, d in zip(places, [d for d in perm if d in order]):
-            order[p] = d
-        return tuple(order)
+        return arrange(order, slot.rule)
 
     def _mapping(self, target: tuple[int, ...], factors: list[tuple[int, ...]],
                  orders: list[tuple[str, ...]], keep: list[frozenset[str]]) -> Mapping:

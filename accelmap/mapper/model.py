@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import prod
 
-from accelmap.arch.spec import Arch
+from accelmap.arch.spec import Accounting, Arch, TensorCost
 from accelmap.errors import MappingError
 from accelmap.ir.workload import DIMS, TENSORS, Workload
 from accelmap.mapper.mapping import Mapping
@@ -35,7 +35,8 @@ class Traffic:
     Updates are `first_writes` (a word's first write in the layer),
     `overwrites` (the write-back of a running sum the level had handed to a
     child for a read-back: the child added onto it, so no read is needed)
-    or `rmw` (read-modify-writes: every other update).
+    or `rmw` (read-modify-writes: every other update). `drains` are the
+    reads (O only) that write the level's tiles back to its parent.
     """
 
     tile_words: int
@@ -46,12 +47,13 @@ class Traffic:
     first_writes: int
     overwrites: int
     rmw: int
+    drains: int = 0
 
     def per_instance(self) -> Traffic:
         """The same counts for one instance (every count divides evenly)."""
         n = self.instances
         return Traffic(self.tile_words, 1, self.fills // n, self.reads // n, self.updates // n,
-                       self.first_writes // n, self.overwrites // n, self.rmw // n)
+                       self.first_writes // n, self.overwrites // n, self.rmw // n, self.drains // n)
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,7 @@ def _traffic(ctx: _Context, arch: Arch, mapping: Mapping) -> _Flow:
     updates = {t: [0] * levels for t in TENSORS}
     first_writes = {t: [0] * levels for t in TENSORS}
     overwrites = {t: [0] * levels for t in TENSORS}       # O only; W and I stay 0
+    drains = [0] * levels                                 # O's write-backs to the parent
     handed = _spatial_factor(ctx, spatial, "O", (True,) * len(arch.fanouts))   # O-irrelevant fanout factors
     for t in TENSORS:
         rel = ctx.relevant[t]
@@ -215,6 +218,7 @@ def _traffic(ctx: _Context, arch: Arch, mapping: Mapping) -> _Flow:
                 fill = (starts * advances - distinct) * size
                 writeback = starts * advances * size * instances[i]
                 reads[t][i] += writeback
+                drains[i] = writeback
                 first_writes[t][i] = distinct * size * instances[i]
                 updates[t][parent] += send(t, writeback, parent, i, merge)
                 overwrites[t][parent] += fill * instances[i] // prod(handed[parent:i])
@@ -234,7 +238,7 @@ def _traffic(ctx: _Context, arch: Arch, mapping: Mapping) -> _Flow:
         {t: Traffic(tile_words=words(t, tile[i], ctx.stride, ctx.dilation), instances=instances[i],
                     fills=fills[t][i], reads=reads[t][i], updates=updates[t][i],
                     first_writes=first_writes[t][i], overwrites=overwrites[t][i],
-                    rmw=updates[t][i] - first_writes[t][i] - overwrites[t][i])
+                    rmw=updates[t][i] - first_writes[t][i] - overwrites[t][i], drains=drains[i] if t == "O" else 0)
          for t in TENSORS if i == 0 or t in mapping.keep[i]}
         for i in range(levels))
     fanouts = tuple(
@@ -287,9 +291,11 @@ def _price(ctx: _Context, arch: Arch, flow: _Flow) -> Cost:
         read_words = write_words = 0
         for t, tr in flow.traffic[i].items():
             cost = level.tensors[t]
-            plain_writes = tr.fills + tr.first_writes + tr.overwrites
-            energy[t] = tr.reads * cost.read_energy + plain_writes * cost.write_energy + tr.rmw * cost.update_energy
-            read_words += tr.reads + tr.rmw
+            priced_reads = tr.reads if arch.accounting.drain_reads else tr.reads - tr.drains
+            energy[t] = (priced_reads * cost.read_energy + tr.fills * cost.write_energy
+                         + (tr.first_writes + tr.overwrites) * psum_write_energy(cost, arch.accounting)
+                         + tr.rmw * cost.update_energy)
+            read_words += priced_reads + tr.rmw
             write_words += tr.fills + tr.updates
         level_energy.append(energy)
         read_bw, write_bw = ctx.bandwidth[i]
@@ -308,6 +314,14 @@ def _price(ctx: _Context, arch: Arch, flow: _Flow) -> Cost:
                 fanout_energy=tuple(fanout_energy), compute_energy=compute_energy, energy=energy,
                 compute_cycles=compute_cycles, level_cycles=tuple(level_cycles), cycles=cycles,
                 macs=macs, real_macs=real, utilisation=real / (cycles * arch.peak_macs_per_cycle))
+
+
+def psum_write_energy(cost: TensorCost, accounting: Accounting) -> int:
+    """fJ of a partial sum's first write or an overwrite: the write energy, or under Timeloop's
+    accounting its `update` action (the update energy less the read of a read-modify-write)."""
+    if accounting.psum_writes == "write":
+        return cost.write_energy
+    return max(0, cost.update_energy - cost.read_energy)
 
 
 def _ceil_div(count: int, bandwidth: Fraction | None) -> int:
@@ -353,7 +367,8 @@ def lower_bounds(workload: Workload, arch: Arch) -> Bounds:
     w_words, i_words = workload.tensor_words("W"), touched_input_words(workload)
     o_words = workload.tensor_words("O")
     energy = (w_words * dram.tensors["W"].read_energy + i_words * dram.tensors["I"].read_energy
-              + o_words * dram.tensors["O"].write_energy + workload.macs * arch.compute.mac_energy)
+              + o_words * psum_write_energy(dram.tensors["O"], arch.accounting)
+              + workload.macs * arch.compute.mac_energy)
     read_bw, write_bw = exact_bandwidth(dram.read_bandwidth), exact_bandwidth(dram.write_bandwidth)
     cycles = max(-(-workload.macs // arch.peak_macs_per_cycle),
                  _ceil_div(w_words + i_words, read_bw), _ceil_div(o_words, write_bw))

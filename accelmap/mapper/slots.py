@@ -11,11 +11,16 @@ counted and checked.
 - **Forced factors**: a dim's factor at a slot is fixed by a dataflow
   constraint; forced to 1 when a residual constraint (factor 0: "the whole
   remaining bound") of that dim sits at another slot, when the fanout axis
-  does not allow the dim, or when the axis is one wide; free otherwise.
+  does not allow the dim, when the axis is one wide or when a bound caps it
+  at 1; free otherwise.
+- **Factor bounds**: a free factor may be limited to [least, most] by a
+  level's `min_factors` / `max_factors` or a fanout axis's.
 - **Keep sets**: DRAM keeps every tensor; a buffer-less level nothing; other
   levels a subset of `Level.keeps` honouring forced keep / bypass.
 - **Loop orders**: any order at a temporal level, except that the dims a
-  level's permutation constraint lists keep that relative order.
+  level's permutation constraint lists keep that relative order, and the
+  dims its `innermost_loops` lists are its innermost loops in that order,
+  every other loop outside them.
 - **Padding**: a dim's bound may be raised to one of its `padded_bounds`.
 """
 from __future__ import annotations
@@ -41,6 +46,7 @@ class Slots:
     fanout_parent: dict[int, int]                 # fanout index -> its parent level
     caps: dict[Slot, int]                         # spatial slot -> axis size
     constrained: dict[Slot, dict[str, int]]       # slot -> dim -> fixed factor (0: the remaining bound)
+    limits: dict[Slot, dict[str, tuple[int, int | None]]]   # slot -> dim -> (least, most or None)
 
     def forced(self, arch: Arch, dim: str, slot: Slot) -> int | None:
         """The factor `dim` must take at `slot` (module docstring), or None when it is a decision."""
@@ -52,7 +58,14 @@ class Slots:
             return 1                              # the whole remaining bound sits at the residual slot
         if slot[0] != "T" and (not axis_allows(arch, slot, dim) or self.caps[slot] == 1):
             return 1
+        if self.limits.get(slot, {}).get(dim, (1, None))[1] == 1:
+            return 1
         return None
+
+    def allows(self, dim: str, slot: Slot, factor: int) -> bool:
+        """Whether `factor` is within `dim`'s bounds at `slot` (always, without bounds)."""
+        least, most = self.limits.get(slot, {}).get(dim, (1, None))
+        return least <= factor and (most is None or factor <= most)
 
     def position(self, slot: Slot) -> int:
         """Index of `slot` in nest order."""
@@ -71,7 +84,7 @@ def slots(arch: Arch) -> Slots:
             places += [("X", j), ("Y", j)]
     caps = {("X", j): f.x for j, f in enumerate(arch.fanouts)}
     caps.update({("Y", j): f.y for j, f in enumerate(arch.fanouts)})
-    return Slots(tuple(places), fanout_below, fanout_parent, caps, fixed_factors(arch))
+    return Slots(tuple(places), fanout_below, fanout_parent, caps, fixed_factors(arch), factor_limits(arch))
 
 
 def fixed_factors(arch: Arch) -> dict[Slot, dict[str, int]]:
@@ -89,6 +102,26 @@ def fixed_factors(arch: Arch) -> dict[Slot, dict[str, int]]:
                 if factors:
                     fixed[(axis, j)] = dict(factors)
     return fixed
+
+
+def factor_limits(arch: Arch) -> dict[Slot, dict[str, tuple[int, int | None]]]:
+    """Per slot and dim, (least, most) a factor may be by the constraints' bounds (most None: no cap)."""
+    names = [level.name for level in arch.levels]
+    fanouts = [fanout.name for fanout in arch.fanouts]
+    bounds: list[tuple[Slot, dict[str, int], dict[str, int]]] = []
+    for con in arch.level_constraints:
+        if con.level in names:
+            bounds.append((("T", names.index(con.level)), con.min_factors, con.max_factors))
+    for con in arch.fanout_constraints:
+        if con.fanout in fanouts:
+            j = fanouts.index(con.fanout)
+            bounds += [(("X", j), con.x_min_factors, con.x_max_factors),
+                       (("Y", j), con.y_min_factors, con.y_max_factors)]
+    limits: dict[Slot, dict[str, tuple[int, int | None]]] = {}
+    for slot, least, most in bounds:
+        for dim in {*least, *most}:
+            limits.setdefault(slot, {})[dim] = (least.get(dim, 1), most.get(dim))
+    return limits
 
 
 def axis_allows(arch: Arch, slot: Slot, dim: str) -> bool:
@@ -142,16 +175,39 @@ def keep_candidates(arch: Arch, level: int) -> list[frozenset[str]]:
 
 # -- loop orders -----------------------------------------------------------------------------------
 
-def permutation(arch: Arch, level: int) -> tuple[str, ...]:
-    """The dims (outermost first) whose loops at `level` must keep this relative order; () for none."""
+@dataclass(frozen=True)
+class OrderRule:
+    """A level's loop-order constraint: `dims` (outermost first) keep this relative order; with
+    `rest_outside` they are also the level's innermost loops, every other loop outside them."""
+
+    dims: tuple[str, ...] = ()
+    rest_outside: bool = False
+
+
+def order_rule(arch: Arch, level: int) -> OrderRule:
+    """The loop-order constraint at `level` (`permutation` or `innermost_loops`); empty for none."""
     name = arch.levels[level].name
-    return next((c.permutation for c in arch.level_constraints if c.level == name and c.permutation), ())
+    for c in arch.level_constraints:
+        if c.level == name and (c.permutation or c.innermost_loops):
+            return OrderRule(c.permutation or c.innermost_loops, rest_outside=bool(c.innermost_loops))
+    return OrderRule()
 
 
-def order_allowed(order: tuple[str, ...], perm: tuple[str, ...]) -> bool:
-    """Whether a level's loop order (outermost first) keeps the permutation constraint's relative order."""
-    listed = [d for d in order if d in perm]
-    return listed == [d for d in perm if d in listed]
+def arrange(dims: list[str], rule: OrderRule) -> tuple[str, ...]:
+    """`dims` in an order the rule allows, otherwise as given (the rule's dims last when they are innermost)."""
+    listed = [d for d in rule.dims if d in dims]
+    if rule.rest_outside:
+        return tuple([d for d in dims if d not in listed] + listed)
+    placed = iter(listed)
+    return tuple(next(placed) if d in listed else d for d in dims)
+
+
+def order_allowed(order: tuple[str, ...], rule: OrderRule) -> bool:
+    """Whether a level's loop order (outermost first) keeps its order rule."""
+    listed = [d for d in order if d in rule.dims]
+    if listed != [d for d in rule.dims if d in listed]:
+        return False
+    return not rule.rest_outside or list(order[len(order) - len(listed):]) == listed
 
 
 # -- padding ---------------------------------------------------------------------------------------

@@ -369,7 +369,7 @@ def _explain_infeasible(workload: Workload, arch: Arch, allow_padding: bool) -> 
     where = {f.model.proto.variables[lit.index].name: key for key, lit in f.capacity.items()}
     if out.status != "INFEASIBLE" or not out.core:
         return InfeasibleLayer(f"no mapping of {workload.describe()} on arch '{arch.name}' satisfies its "
-                               "dataflow constraints (fixed factors, axis dims, forced keep / bypass)")
+                               "dataflow constraints (fixed factors, factor bounds, axis dims, forced keep / bypass)")
     parts = []
     for name in out.core:
         level_index, pool = where[name]

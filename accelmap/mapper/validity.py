@@ -13,10 +13,11 @@ which is a set):
 - keep: DRAM keeps every tensor, a `storage=False` level keeps nothing,
   other levels only tensors in `Level.keeps`;
 - constraints: forced keep / bypass, fixed temporal and spatial factors
-  (a temporal factor 0 means "the whole remaining bound": the bound divided
-  by the dim's other fixed factors, so every unfixed loop of that dim is 1),
+  (a factor 0 means "the whole remaining bound": the bound divided by the
+  dim's other fixed factors, so every unfixed loop of that dim is 1), factor
+  bounds (`min_factors` / `max_factors`, per level or fanout axis),
   permutations (the listed dims that have loops appear in that order,
-  outermost first);
+  outermost first) and innermost loops (also after every other loop);
 - capacity: kept tiles, halos included, fit their partition or level
   (half of it when double-buffered).
 
@@ -30,8 +31,8 @@ from math import prod
 from accelmap.arch.spec import Arch, Level
 from accelmap.ir.workload import DIMS, TENSORS, Workload
 from accelmap.mapper.mapping import Mapping, dims_covered
-from accelmap.mapper.slots import (Slot, axis_allows, fixed_factors, forced_keep, level_tensors, order_allowed,
-                                   padded_bounds, permutation, slot_loops)
+from accelmap.mapper.slots import (Slot, axis_allows, factor_limits, fixed_factors, forced_keep, level_tensors,
+                                   order_allowed, order_rule, padded_bounds, slot_loops)
 
 DIM_INDEX = {d: i for i, d in enumerate(DIMS)}
 _N, _G, _K, _C, _P, _Q, _R, _S = range(len(DIMS))
@@ -49,6 +50,7 @@ def check_mapping(workload: Workload, arch: Arch, mapping: Mapping) -> list[str]
     problems += _fanout_problems(arch, mapping)
     problems += _keep_problems(arch, mapping)
     problems += _factor_constraint_problems(arch, mapping, bounds)
+    problems += _factor_bound_problems(arch, mapping)
     problems += _permutation_problems(arch, mapping)
     if all(loop.dim in DIMS for loops in slot_loops(mapping).values() for loop in loops):
         problems += capacity_problems(workload, arch, mapping)
@@ -170,17 +172,32 @@ def _factor_constraint_problems(arch: Arch, mapping: Mapping, bounds: dict[str, 
     return problems
 
 
+def _factor_bound_problems(arch: Arch, mapping: Mapping) -> list[str]:
+    """Factors within their level's or fanout axis's `min_factors` / `max_factors`."""
+    problems = []
+    loops = slot_loops(mapping)
+    for slot, limits in factor_limits(arch).items():
+        for dim, (least, most) in limits.items():
+            got = next((loop.factor for loop in loops[slot] if loop.dim == dim), 1)
+            if got < least or (most is not None and got > most):
+                problems.append(f"{_where(arch, slot)}: factor of {dim} must be in [{least}, "
+                                f"{most if most is not None else 'any'}] (dataflow constraint), got {got}")
+    return problems
+
+
 def _permutation_problems(arch: Arch, mapping: Mapping) -> list[str]:
-    """Listed dims that have loops at the level appear in the listed order, outermost first."""
+    """Listed dims that have loops at the level appear in the listed order, outermost first; innermost loops
+    also sit inside every other loop of the level."""
     problems = []
     for i, level in enumerate(arch.levels):
-        perm = permutation(arch, i)
+        rule = order_rule(arch, i)
         order = tuple(loop.dim for loop in mapping.temporal[i])
-        if perm and not order_allowed(order, perm):
-            got = [d for d in order if d in perm]
-            want = [d for d in perm if d in got]
+        if rule.dims and not order_allowed(order, rule):
+            got = [d for d in order if d in rule.dims]
+            want = [d for d in rule.dims if d in got]
+            where = ", inside every other loop" if rule.rest_outside else ""
             problems.append(f"level {level.name}: loops {' '.join(got)} must appear in the order "
-                            f"{' '.join(want)}, outermost first (dataflow constraint)")
+                            f"{' '.join(want)}, outermost first{where} (dataflow constraint)")
     return problems
 
 

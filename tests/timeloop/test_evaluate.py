@@ -52,7 +52,7 @@ def test_to_json_is_plain_json_with_both_vocabularies():
     assert buffer["tensors"]["Outputs"] == {
         "instances": 1, "reads": 512, "fills": 0, "updates": 1536, "first_writes": 512, "overwrites": 0,
         "rmw": 1024,
-        "timeloop_reads": 1024, "timeloop_fills": 512, "timeloop_updates": 1536, "energy_pj": 1290.24}
+        "drains": 512, "timeloop_reads": 1024, "timeloop_fills": 0, "timeloop_updates": 1536, "energy_pj": 1290.24}
     assert doc["mapping"]["temporal"] == [[["K", 16], ["P", 16]], [["K", 2], ["R", 3]]]
 
 

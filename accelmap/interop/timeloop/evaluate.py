@@ -3,16 +3,17 @@
 The arch may be a Timeloop architecture (priced by its ERT), an accelmap arch
 YAML or a preset; the workload a Timeloop problem YAML; the mapping a
 Timeloop mapping YAML. The result carries accelmap's counts (reads, fills,
-updates, first writes, overwrites, read-modify-writes per level and tensor, summed over
-instances) and, beside them, the same traffic in Timeloop's vocabulary, per
-instance, so a `timeloop-model` stats file can be compared line by line:
+updates, first writes, overwrites, read-modify-writes, drains per level and
+tensor, summed over instances) and, beside them, the same traffic as
+`timeloop-model` v3 prints it, per instance, so its stats file can be
+compared line by line:
 
 - W, I: Timeloop reads = reads, fills = fills;
 - O: Timeloop reads = read-modify-writes + overwrites (its "temporal
   reductions": Timeloop reads every update after a word's first, even where
-  the level had handed the running sum down), updates = updates, and
-  fills = fills + first writes below DRAM (Timeloop v0.3-v0.4 count the
-  first residency of a partial-sum tile as a fill).
+  the level had handed the running sum down; it does not count the drains),
+  updates = updates, fills = fills (Timeloop v0.3 also counted the first
+  residency of a partial-sum tile, the first writes below DRAM, as a fill).
 
 docs/timeloop.md explains where the energies differ and why.
 """
@@ -46,6 +47,7 @@ class TensorAccesses:
     first_writes: int
     overwrites: int
     rmw: int
+    drains: int
     timeloop_reads: int
     timeloop_fills: int
     timeloop_updates: int
@@ -115,7 +117,7 @@ def evaluate_timeloop(arch_source: Arch | str | Path, workload_source: Workload 
 def result_of(workload: Workload, arch: Arch, mapping: Mapping, cost: Cost) -> EvaluateResult:
     """An `EvaluateResult` for a cost the model already computed."""
     levels = tuple(
-        LevelAccesses(name, tuple(_accesses(t, tr, i, cost.level_energy[i][t]) for t, tr in traffic.items()),
+        LevelAccesses(name, tuple(_accesses(t, tr, cost.level_energy[i][t]) for t, tr in traffic.items()),
                       sum(cost.level_energy[i].values()) / 1000, cost.level_cycles[i])
         for i, (name, traffic) in enumerate(zip(cost.levels, cost.traffic)))
     return EvaluateResult(arch=arch, workload=workload, mapping=mapping, cost=cost,
@@ -124,16 +126,15 @@ def result_of(workload: Workload, arch: Arch, mapping: Mapping, cost: Cost) -> E
                           utilisation=cost.utilisation, macs=cost.macs, levels=levels)
 
 
-def _accesses(tensor: str, tr: Traffic, level: int, energy_fj: int) -> TensorAccesses:
+def _accesses(tensor: str, tr: Traffic, energy_fj: int) -> TensorAccesses:
     """accelmap's counts for one tensor at one level, and Timeloop's per-instance reading of them."""
     per = tr.instances
     if tensor == "O":
-        timeloop = ((tr.rmw + tr.overwrites) // per, (tr.fills + tr.first_writes) // per if level else 0,
-                    tr.updates // per)
+        timeloop = ((tr.rmw + tr.overwrites) // per, tr.fills // per, tr.updates // per)
     else:
         timeloop = (tr.reads // per, tr.fills // per, 0)
     return TensorAccesses(tensor, per, tr.reads, tr.fills, tr.updates, tr.first_writes, tr.overwrites, tr.rmw,
-                          *timeloop, energy_fj / 1000)
+                          tr.drains, *timeloop, energy_fj / 1000)
 
 
 def _arch(source: Arch | str | Path, ert: str | Path | None, pricing: str, bandwidth_unit: str) -> Arch:

@@ -1,7 +1,7 @@
 """docs/cost-model.md as CP-SAT terms: traffic polynomials, then energy, cycles and capacity.
 
 Each traffic term is (level, tensor, kind, gate, polynomial): the words of
-`kind` ("fills", "reads", "updates", "first", "overwrites") the polynomial counts, present
+`kind` ("fills", "reads", "drains", "updates", "first", "overwrites") the polynomial counts, present
 when the gate literal holds (a keeper, a parent link, the innermost keeper).
 `model.py`'s `_traffic` walks a mapping; here the same terms are written for
 every mapping at once. One pricing step turns terms into integer fJ and
@@ -17,7 +17,7 @@ from ortools.sat.python import cp_model
 from accelmap.ir.workload import DIMS, TENSORS
 from accelmap.mapper.cpsat.terms import Lit, Mono, Poly, bounds_of, mono, poly_mul
 from accelmap.mapper.cpsat.decisions import WINDOW, Decisions
-from accelmap.mapper.model import exact_bandwidth
+from accelmap.mapper.model import exact_bandwidth, psum_write_energy
 
 _TILE_DIMS = {"W": ("G", "K", "C", "R", "S"), "O": ("N", "G", "K", "P", "Q")}
 
@@ -28,7 +28,7 @@ class Term:
 
     where: int                 # level index, or fanout index for kind "deliveries"
     tensor: str
-    kind: str                  # fills | reads | updates | first | overwrites | deliveries
+    kind: str                  # fills | reads | drains | updates | first | overwrites | deliveries
     gate: Lit
     poly: Poly
 
@@ -157,7 +157,7 @@ def traffic_terms(dv: Decisions) -> list[Term]:
                 fills = poly_mul((inst,), (res, Mono(-1) * distinct), tile)
                 writeback = poly_mul((inst * res,), tile)
                 terms.append(Term(i, t, "first", dv.keep[i, t], poly_mul((inst * distinct,), tile)))
-                terms.append(Term(i, t, "reads", dv.keep[i, t], writeback))
+                terms.append(Term(i, t, "drains", dv.keep[i, t], writeback))
             terms.append(Term(i, t, "fills", dv.keep[i, t], fills))
             for j in range(i):
                 if dv.keep[j, t] is False:
@@ -200,9 +200,11 @@ def energy_expr(dv: Decisions, terms: list[Term]) -> tuple[object, int, int]:
             coef = arch.fanouts[term.where].hop_energy
         else:
             cost = arch.levels[term.where].tensors[term.tensor]
+            psum_write = psum_write_energy(cost, arch.accounting)
             coef = {"reads": cost.read_energy, "fills": cost.write_energy, "updates": cost.update_energy,
-                    "first": cost.write_energy - cost.update_energy,
-                    "overwrites": cost.write_energy - cost.update_energy}[term.kind]
+                    "drains": cost.read_energy if arch.accounting.drain_reads else 0,
+                    "first": psum_write - cost.update_energy,
+                    "overwrites": psum_write - cost.update_energy}[term.kind]
         if not coef:
             continue
         var, vlo, vhi = alg.gated(term.poly, term.gate, f"{term.kind}[{term.where},{term.tensor}]#{n}")
@@ -227,7 +229,8 @@ def cycles_expr(dv: Decisions, terms: list[Term]) -> object:
     for i, level in enumerate(dv.arch.levels):
         per_instance = mono({k: (-1, ()) for k, _ in dv.instances(i).powers})
         sides = {"read": (exact_bandwidth(level.read_bandwidth),
-                          {"reads": 1, "updates": 1, "first": -1, "overwrites": -1}),
+                          {"reads": 1, "updates": 1, "first": -1, "overwrites": -1,
+                           **({"drains": 1} if dv.arch.accounting.drain_reads else {})}),
                  "write": (exact_bandwidth(level.write_bandwidth), {"fills": 1, "updates": 1})}
         for side, (bandwidth, kinds) in sides.items():
             if bandwidth is None:

@@ -5,8 +5,9 @@ Decisions (the mapspace's four sub-spaces):
 - `pick[d, b]`: dim d's bound is the candidate b (only with padding);
 - `e[d, s, p]`: exponent of prime p in dim d's factor at slot s;
 - the loop order at each level, as what the cost sees of it: `group[m, g]`,
-  `inside[m, t, d]` and `jd[m, d]` below (a level under a permutation
-  constraint gets a total order `before[m, a, b]` and the same three from it);
+  `inside[m, t, d]` and `jd[m, d]` below (a level under an order rule,
+  permutation or innermost loops, gets a total order `before[m, a, b]` and
+  the same three from it);
 - `keep[i, t]`: level i keeps tensor t.
 
 Derived literals (each defined exactly, both directions, so every solution's
@@ -25,6 +26,7 @@ objective is its mapping's cost):
 """
 from __future__ import annotations
 
+from itertools import product
 from math import prod
 
 from ortools.sat.python import cp_model
@@ -33,7 +35,7 @@ from accelmap.arch.spec import Arch
 from accelmap.ir.workload import DIMS, TENSORS
 from accelmap.mapper.cpsat.nest import Nest
 from accelmap.mapper.cpsat.terms import ONE, Algebra, Lit, Mono, mono, prime_exponents, sel_sub
-from accelmap.mapper.slots import Slot, keep_choice, permutation
+from accelmap.mapper.slots import OrderRule, Slot, factor_limits, keep_choice, order_rule
 
 WINDOW = {"P": ("H", "stride"), "R": ("H", "dilation"), "Q": ("W", "stride"), "S": ("W", "dilation")}
 """Sliding-window dims: the input axis each moves and whether its step is the stride or the dilation."""
@@ -87,6 +89,27 @@ class Decisions:
             for p in {q for s in nest.places for q in prime_exponents(nest.fixed.get((d, s), 1))}:
                 if p not in nest.kmax[d]:
                     model.add_bool_or([]).with_name(f"fixed_factor_of_{d}_has_prime_{p}_not_in_bound")
+        self._factor_bounds()
+
+    def _factor_bounds(self) -> None:
+        """Factor bounds (`min_factors` / `max_factors`): the exponents may take only the values in range."""
+        nest, model = self.nest, self.model
+        for s, limits in factor_limits(self.arch).items():
+            for d, (least, most) in limits.items():
+                if d not in nest.targets:
+                    if least > 1:
+                        model.add_bool_or([]).with_name(f"min_factor[{d},{s[0]}{s[1]}]_of_a_unit_dim")
+                    continue
+                primes = list(nest.kmax[d])
+                fixed = nest.fixed.get((d, s))
+                if fixed is not None:
+                    if fixed < least or (most is not None and fixed > most):
+                        model.add_bool_or([]).with_name(f"fixed_factor[{d},{s[0]}{s[1]}]_out_of_bounds")
+                    continue
+                allowed = [exps for exps in product(*(range(nest.kmax[d][p] + 1) for p in primes))
+                           if least <= prod(p ** k for p, k in zip(primes, exps)) <= (most or float("inf"))]
+                model.add_allowed_assignments([self.e[d, s, p] for p in primes], allowed) \
+                    .with_name(f"factor_bounds[{d},{s[0]}{s[1]}]")
 
     def factor_exps(self, d: str, s: Slot) -> list[object]:
         """The exponent variables of d's factor at s."""
@@ -127,13 +150,13 @@ class Decisions:
         self.inside: dict[tuple[int, str, str], Lit] = {}
         self.jd: dict[tuple[int, str], Lit] = {}
         for m in range(nest.levels - 1):
-            if self._permutation(m):
+            if self._rule(m).dims:
                 self._total_order(m)
             else:
                 self._order_class(m)
 
-    def _permutation(self, m: int) -> tuple[str, ...]:
-        return permutation(self.arch, m)
+    def _rule(self, m: int) -> OrderRule:
+        return order_rule(self.arch, m)
 
     def _order_class(self, m: int) -> None:
         """The order's class at level m, exactly the features some permutation of its loops has.
@@ -202,7 +225,7 @@ class Decisions:
                 model.add_bool_or(_live([~self.group[m, "I"], *jds, *plain, _not(has[d])]))
 
     def _total_order(self, m: int) -> None:
-        """before[m, a, b] as a total order (for a level with a permutation constraint), and the features from it."""
+        """before[m, a, b] as a total order (for a level with an order rule), and the features from it."""
         model = self.model
         dims = self.order_dims(m)
         for x, a in enumerate(dims):
@@ -221,11 +244,16 @@ class Decisions:
                 ab = self.before[m, a, b]
                 model.add_bool_or(_live([self.nz[m, a], ab]))
                 model.add_bool_or(_live([_not(self.nz[m, a]), self.nz[m, b], ~ab]))
-        # Permutation: the listed dims that have loops appear in the listed order.
-        chain = [d for d in self._permutation(m) if d in dims]
+        # Order rule: the listed dims that have loops appear in the listed order ...
+        rule = self._rule(m)
+        chain = [d for d in rule.dims if d in dims]
         for x, a in enumerate(chain):
             for b in chain[x + 1:]:
                 model.add_bool_or(_live([_not(self.nz[m, a]), _not(self.nz[m, b]), self.outside(m, a, b)]))
+        # ... and, for innermost loops, inside every other loop of the level.
+        for a in chain if rule.rest_outside else ():
+            for b in (d for d in dims if d not in rule.dims):
+                model.add_bool_or(_live([_not(self.nz[m, a]), _not(self.nz[m, b]), self.outside(m, b, a)]))
         for t in TENSORS:
             rel = [r for r in dims if r in self.relevant[t]]
             for d in dims:

@@ -22,6 +22,7 @@ from accelmap.mapper.cpsat.nest import Nest, build_nest
 from accelmap.mapper.cpsat.terms import prime_exponents
 from accelmap.mapper.cpsat.decisions import Decisions
 from accelmap.mapper.mapping import Loop, Mapping, SpatialLoops
+from accelmap.mapper.slots import arrange, order_rule
 
 
 @dataclass
@@ -166,7 +167,7 @@ def _order(dv: Decisions, solver: cp_model.CpSolver, m: int, dims: list[str]) ->
         return sorted(dims, key=depth.get)
     group = next((g for g in (*TENSORS, "G") if (m, g) in dv.group and _value(solver, dv.group[m, g])), None)
     if group is None:                                  # the innermost level: its order is never seen
-        return dims
+        return list(arrange(dims, order_rule(dv.arch, m)))
     slide = next((d for d in dims if (m, d) in dv.jd and _value(solver, dv.jd[m, d])), None)
     if group == "G":
         return [d for d in dims if d != "G"] + ["G"]

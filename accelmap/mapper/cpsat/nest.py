@@ -10,8 +10,9 @@ every objective: all traffic counts, tile sizes and cycle counts are
 products of loop factors that never decrease when one factor grows (see
 `padding_candidates`), so a padded bound B' whose every split over the
 dim's free slots is, slot by slot, at least some split of a smaller
-candidate B'' is never needed. The argument needs write energy >= update
-energy everywhere (rmw = updates - first writes); otherwise nothing is dropped.
+candidate B'' is never needed. The argument needs a first write to cost
+at least an update everywhere (rmw = updates - first writes; see
+`model.psum_write_energy`); otherwise nothing is dropped.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from math import prod
 from accelmap.arch.spec import Arch
 from accelmap.ir.workload import DIMS, Workload
 from accelmap.mapper.cpsat.terms import prime_exponents
+from accelmap.mapper.model import psum_write_energy
 from accelmap.mapper.slots import Slot, padded_bounds, slots
 
 DOMINANCE_BUDGET = 20_000
@@ -118,7 +120,8 @@ def _viable(cands: tuple[int, ...], dim: str, places: list[Slot], fixed: dict) -
 
 
 def _updates_cost_no_more_than_writes(arch: Arch) -> bool:
-    return all(c.update_energy <= c.write_energy for level in arch.levels for c in level.tensors.values())
+    return all(c.update_energy <= psum_write_energy(c, arch.accounting)
+               for level in arch.levels for c in level.tensors.values())
 
 
 def padding_candidates(cands: tuple[int, ...], dim: str, places: list[Slot], fixed: dict,
