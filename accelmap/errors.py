@@ -35,6 +35,9 @@ class ArchError(ProblemsError):
 
     what = "the architecture"
 
+    def __reduce__(self):
+        return type(self), (self.source, self.problems), self.__dict__
+
 
 class MappingError(AccelmapError):
     """A mapping violates the mapspace's rules; carries every violation."""
@@ -42,6 +45,9 @@ class MappingError(AccelmapError):
     def __init__(self, problems: list[str]):
         self.problems = list(problems)
         super().__init__("invalid mapping: " + "; ".join(self.problems))
+
+    def __reduce__(self):
+        return type(self), (self.problems,), self.__dict__
 
 
 class InfeasibleLayer(AccelmapError):

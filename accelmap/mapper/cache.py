@@ -9,9 +9,12 @@ frozensets iterate in an order that depends on the per-process string hash).
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
+import math
 import os
+import tempfile
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -62,31 +65,90 @@ def cache_key(workload: Workload, arch: Arch, settings: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+ENTRY_FORMAT = 2
+"""Layout version of a cache entry; an entry of any other version is ignored and rewritten."""
+
+MAX_ENTRY_BYTES = 1 << 20
+"""Entries are a few kilobytes; anything larger is not one of ours and is not read."""
+
+
 class ResultCache:
-    """OPTIMAL mappings on disk, one JSON file per key; a `None` directory disables it."""
+    """Solver results on disk, one JSON file per key, treated as untrusted input.
+
+    An entry is used only when it is exactly what this version writes and the
+    model confirms it: the mapping is valid for the workload, its score is the
+    recorded objective, and the status is OPTIMAL with the bound equal to the
+    objective (a proof). Anything else (unreadable, another format, nulls,
+    wrong types, a mapping that does not fit, a lowered bound) is ignored, and
+    the fresh result overwrites it. A directory that cannot be written (read
+    only, full, a file in the way) turns the cache off with one `warning`; a
+    `None` directory is no cache, and nothing touches the disk.
+    """
 
     def __init__(self, directory: Path | None):
         self.directory = directory
+        self.warning: str | None = None
 
     def get(self, key: str, workload: Workload, arch: Arch, objective: str) -> MapResult | None:
-        """The cached result re-scored by the model, or None."""
+        """The proved result stored under `key`, re-scored by the model; None when there is none to trust."""
         if self.directory is None:
             return None
-        path = self.directory / f"{key}.json"
         try:
-            doc = json.loads(path.read_text())
-            return rescore(workload, arch, mapping_from_dict(doc["mapping"]), objective, doc)
-        except (OSError, ValueError, KeyError):
+            with open(self.directory / f"{key}.json", "rb") as file:
+                text = file.read(MAX_ENTRY_BYTES + 1)
+        except OSError:
             return None
+        if len(text) > MAX_ENTRY_BYTES:
+            return None
+        return _proved(text, key, workload, arch, objective)
 
     def put(self, key: str, result: MapResult) -> None:
-        """Store an OPTIMAL result (others are never cached); write-then-rename."""
+        """Store a proved result (others are not cached): written to a temporary file renamed over the entry,
+        so a concurrent reader or writer of the key sees a whole entry or none, and a failed write leaves
+        nothing behind."""
         if self.directory is None or result.status != "OPTIMAL":
             return
-        self.directory.mkdir(parents=True, exist_ok=True)
-        doc = {"mapping": mapping_to_dict(result.mapping), "status": result.status,
-               "objective": result.objective, "bound": result.bound, "wall_time": result.wall_time,
-               "canonical": result.canonical}
-        tmp = self.directory / f".{key}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(doc))
-        tmp.replace(self.directory / f"{key}.json")
+        tmp = None
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{key}.", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                file.write(json.dumps(entry(key, result)))
+            os.replace(tmp, self.directory / f"{key}.json")
+            tmp = None
+        except OSError as err:
+            self._disable(err)
+        finally:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+
+    def _disable(self, err: OSError) -> None:
+        """No more caching in this run, and the one warning that says why."""
+        reason = os.strerror(err.errno) if err.errno else str(err)
+        if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            reason = f"the disk is full ({reason})"
+        self.warning = f"cache {self.directory}: {reason}; results of this run are not cached"
+        self.directory = None
+
+
+def entry(key: str, result: MapResult) -> dict[str, Any]:
+    """The cache entry of `result` under `key`, as this version writes it."""
+    return {"format": ENTRY_FORMAT, "accelmap": __version__, "key": key, "status": result.status,
+            "objective_name": result.objective_name, "objective": result.objective, "bound": result.bound,
+            "wall_time": result.wall_time, "canonical": result.canonical, "mapping": mapping_to_dict(result.mapping)}
+
+
+def _proved(text: bytes, key: str, workload: Workload, arch: Arch, objective: str) -> MapResult | None:
+    """The result in an entry's `text` when the entry is exactly what `entry` writes for a proved result
+    that the model confirms; None otherwise."""
+    try:
+        doc = json.loads(text)
+        if not isinstance(doc, dict) or doc.get("format") != ENTRY_FORMAT or doc.get("status") != "OPTIMAL":
+            return None
+        result = rescore(workload, arch, mapping_from_dict(doc["mapping"]), objective, doc)
+    except Exception:  # untrusted bytes: whatever fails to rebuild is not an entry this version wrote
+        return None
+    proved = result.status == "OPTIMAL" and result.objective == doc["objective"] == doc["bound"]
+    timed = isinstance(doc["wall_time"], float) and math.isfinite(doc["wall_time"]) and doc["wall_time"] >= 0
+    exact = json.dumps(entry(key, result), sort_keys=True) == json.dumps(doc, sort_keys=True)
+    return result if proved and timed and exact else None

@@ -1,15 +1,15 @@
 """Mapping a whole graph: each unique workload solved once, in parallel, cached on disk.
 
 Identical layers (same workload signature) share one solve. Unique workloads
-run in worker processes (`jobs`), each solve getting its share of the cores
-as CP-SAT workers. OPTIMAL results are cached in the user's cache directory,
-keyed by everything that decides the answer.
+run in worker processes (`jobs`; see `workers` for why never in this one),
+each solve getting its share of the cores as CP-SAT workers. OPTIMAL results
+are cached in the user's cache directory, keyed by everything that decides
+the answer; a cache that cannot be written turns into a warning.
 """
 from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -19,6 +19,7 @@ from accelmap.ir.graph import Graph
 from accelmap.ir.workload import Workload
 from accelmap.mapper.cache import ResultCache, cache_key, default_cache_dir
 from accelmap.mapper.solve import MapResult, map_workload
+from accelmap.mapper.workers import run_each
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class NetworkResult:
     unique: int
     cache_hits: int
     wall_time: float
+    warnings: tuple[str, ...] = ()
 
 
 def _solve_one(workload: Workload, arch: Arch, settings: SolveSettings, workers: int) -> MapResult:
@@ -67,44 +69,41 @@ def _expected_effort(workload: Workload) -> tuple[bool, int]:
 def map_graph(graph: Graph, arch: Arch, settings: SolveSettings = SolveSettings(), *, jobs: int | None = None,
               cache_dir: Path | None = None, use_cache: bool = True,
               progress: Callable[[Progress], None] | None = None) -> NetworkResult:
-    """Map every layer of `graph` on `arch`; identical workloads are solved once."""
+    """Map every layer of `graph` on `arch`; identical workloads are solved once, each in a worker process."""
     start = time.monotonic()
     groups = graph.unique_workloads()
     cache = ResultCache((cache_dir or default_cache_dir()) if use_cache else None)
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(groups) or 1))
-    workers = max(1, (os.cpu_count() or 1) // jobs)
     solved: dict[str, MapResult] = {}
-    pending: dict[str, Workload] = {}
-    hits = 0
 
-    def report(sig: str, cached: bool) -> None:
+    def record(sig: str, result: MapResult, cached: bool) -> None:
+        solved[sig] = result
+        if not cached:
+            cache.put(cache_key(groups[sig][0].workload, arch, settings), result)
         if progress is not None:
-            progress(Progress(len(solved), len(groups), groups[sig][0].name, solved[sig].status,
+            progress(Progress(len(solved), len(groups), groups[sig][0].name, result.status,
                               time.monotonic() - start, cached))
 
+    pending = {}
     for sig, nodes in groups.items():
         wl = nodes[0].workload
         hit = cache.get(cache_key(wl, arch, settings), wl, arch, settings.objective)
-        if hit is not None:
-            solved[sig], hits = hit, hits + 1
-            report(sig, True)
-        else:
+        if hit is None:
             pending[sig] = wl
-    if jobs == 1 or len(pending) <= 1:
-        for sig, wl in pending.items():
-            solved[sig] = _solve_one(wl, arch, settings, os.cpu_count() or 1)
-            cache.put(cache_key(wl, arch, settings), solved[sig])
-            report(sig, False)
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            order = sorted(pending, key=lambda sig: _expected_effort(pending[sig]), reverse=True)
-            futures = {pool.submit(_solve_one, pending[sig], arch, settings, workers): sig for sig in order}
-            while futures:
-                done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for future in done:
-                    sig = futures.pop(future)
-                    solved[sig] = future.result()
-                    cache.put(cache_key(pending[sig], arch, settings), solved[sig])
-                    report(sig, False)
+        else:
+            record(sig, hit, cached=True)
+    hits = len(solved)
+    processes, workers = _pool_size(jobs, len(pending))
+    order = sorted(pending, key=lambda sig: _expected_effort(pending[sig]), reverse=True)
+    run_each([(sig, _solve_one, (pending[sig], arch, settings, workers)) for sig in order], processes,
+             lambda sig, result: record(sig, result, cached=False))
     results = {node.name: solved[sig] for sig, nodes in groups.items() for node in nodes}
-    return NetworkResult(results, len(groups), hits, time.monotonic() - start)
+    warnings = (cache.warning,) if cache.warning else ()
+    return NetworkResult(results, len(groups), hits, time.monotonic() - start, warnings)
+
+
+def _pool_size(jobs: int | None, tasks: int) -> tuple[int, int]:
+    """(worker processes, CP-SAT workers each): `jobs` processes (default: one per core), never more than
+    there are solves, sharing the cores between them."""
+    cores = os.cpu_count() or 1
+    processes = max(1, min(jobs or cores, tasks))
+    return processes, max(1, cores // processes)

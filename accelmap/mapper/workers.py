@@ -1,0 +1,133 @@
+"""Worker processes for solves: one process per task, at most `jobs` at once, all killed on the way out.
+
+Every solve runs in a child process, never in the caller's: CP-SAT catches
+SIGINT while it searches (it ends the search and returns as if the time ran
+out), which would swallow Ctrl-C, and a search in the caller's thread keeps
+Python from running any signal handler until it returns. The caller only
+waits on pipes, so an interrupt reaches it at once; whatever ends the wait
+(a signal, a failed task, a bug) kills every running child and starts no
+more. Children ignore SIGINT (the caller decides), die on SIGTERM / SIGHUP,
+and end themselves when their parent is gone (SIGKILL of the caller leaves
+no solver running for more than `PARENT_POLL` seconds).
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Hashable, Sequence
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+PARENT_POLL = 0.2
+"""Seconds between a child's checks that its parent is still alive."""
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended without an answer (killed by the system, out of memory, a crash)."""
+
+
+Task = tuple[Hashable, Callable[..., Any], tuple]
+"""(key, function, arguments): the function is called with the arguments in a child process."""
+
+
+def run_each(tasks: Sequence[Task], jobs: int, on_result: Callable[[Hashable, Any], None]) -> None:
+    """Run every task in its own child process, at most `jobs` at once, in the given order; call
+    `on_result(key, value)` in this process as each finishes. A task's exception is raised here;
+    any exception (including an interrupt) kills the running children before it propagates."""
+    context = _context()
+    queue = list(tasks)
+    running: dict[Connection, tuple[Hashable, multiprocessing.process.BaseProcess]] = {}
+    try:
+        while queue or running:
+            while queue and len(running) < max(1, jobs):
+                key, function, args = queue.pop(0)
+                reader, process = _start(context, function, args)
+                running[reader] = (key, process)
+            for reader in wait(list(running)):
+                key, process = running.pop(reader)
+                value = _receive(reader, key, process)
+                on_result(key, value)
+    finally:
+        _stop(running)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """fork where the platform has it (children start in milliseconds, nothing is pickled on the way in)."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else methods[0])
+
+
+def _start(context, function: Callable[..., Any], args: tuple) -> tuple[Connection, Any]:
+    """A started child running `function(*args)`, and the pipe its answer comes back on."""
+    reader, writer = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(writer, os.getpid(), function, args), daemon=True)
+    process.start()
+    writer.close()
+    return reader, process
+
+
+def _receive(reader: Connection, key: Hashable, process) -> Any:
+    """The child's answer (its exception raised here), after the child has ended."""
+    try:
+        outcome, value = reader.recv()
+    except (EOFError, OSError):
+        process.join()
+        raise WorkerDied(f"the solver process for {key} ended without an answer "
+                         f"(exit code {process.exitcode}; out of memory?)") from None
+    finally:
+        reader.close()
+    process.join()
+    if outcome == "error":
+        raise value
+    return value
+
+
+def _stop(running: dict[Connection, tuple[Hashable, Any]]) -> None:
+    """Kill every running child and reap it; nothing is left behind."""
+    for _, process in running.values():
+        process.kill()
+    for reader, (_, process) in running.items():
+        process.join()
+        reader.close()
+    running.clear()
+
+
+def _child(writer: Connection, parent: int, function: Callable[..., Any], args: tuple) -> None:
+    """Body of a child: signals set for a worker, a watch on the parent, the task, its answer sent back."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
+    try:
+        answer = ("ok", function(*args))
+    except BaseException as err:  # every failure goes back to the parent, which decides
+        answer = ("error", _portable(err))
+    try:
+        writer.send(answer)
+    except Exception as err:  # the answer does not pickle: send what can be said about it
+        writer.send(("error", RuntimeError(f"{type(err).__name__} sending a worker's answer: {err}")))
+    writer.close()
+
+
+def _portable(err: BaseException) -> BaseException:
+    """`err` with the child's traceback as a note (shown by --debug), or a RuntimeError saying what it
+    was when it cannot be rebuilt in the parent."""
+    err.add_note("in the worker process:\n" + "".join(traceback.format_exception(err)).rstrip())
+    try:
+        pickle.loads(pickle.dumps(err))
+    except Exception:
+        return RuntimeError(f"{type(err).__name__} in a worker process: {err}")
+    return err
+
+
+def _watch_parent(parent: int) -> None:
+    """End this process as soon as `parent` is gone (a child is re-parented when its parent dies)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL)
+    os._exit(1)
