@@ -5,6 +5,9 @@ print or exit (only `cli.py` does).
 """
 from __future__ import annotations
 
+import math
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -13,10 +16,16 @@ import onnx
 
 from accelmap import __version__, zoo
 from accelmap.arch.spec import Arch
-from accelmap.errors import ModelError
+from accelmap.errors import ModelError, UsageError
 from accelmap.frontend import load_model as _load_graph
 from accelmap.ir.graph import Graph
 from accelmap.ir.workload import Workload
+
+MIN_TIME_LIMIT, MAX_TIME_LIMIT = 0.01, 1e6
+"""Seconds per layer: below 0.01 CP-SAT cannot even load a model; 1e6 is eleven days."""
+
+MAX_INPUT_ELEMENTS = 2**31
+"""Elements of one model input (8 GB of float32); shapes beyond it are a typo, not a workload."""
 
 if TYPE_CHECKING:
     from accelmap.backend import ExecResult, Schedule, Validation
@@ -39,6 +48,7 @@ def load_model(source: str | Path | onnx.ModelProto, input_shapes: dict[str, tup
                initializers_as_inputs: bool = False) -> Graph:
     """Lower an ONNX file, a ModelProto or a bundled network's name into a Graph (initializers an IR-3
     file also lists as inputs are constants unless `initializers_as_inputs`)."""
+    check_input_shapes(input_shapes or {})
     return _load_graph(resolve_model(source), input_shapes, initializers_as_inputs)
 
 
@@ -106,6 +116,7 @@ class CompiledModel:
     unique_workloads: int
     cache_hits: int
     wall_time: float
+    warnings: tuple[str, ...] = ()
 
     @property
     def all_proved(self) -> bool:
@@ -132,21 +143,87 @@ def save_schedule(schedule: "Schedule", out_dir: str | Path, force: bool = False
     return emit(schedule, out_dir, force=force)
 
 
-def _model_file(source: str | Path | onnx.ModelProto) -> Path | None:
-    """The ONNX file a compilation is validated against: the given file, or a bundled network saved once."""
+def _model_file(source: str | Path | onnx.ModelProto, use_cache: bool) -> Path | None:
+    """The ONNX file a compilation is validated against: the given file, or a bundled network saved once
+    (in the cache directory, or with the cache off or unwritable in the temporary directory)."""
     if isinstance(source, onnx.ModelProto):
         return None
     if Path(source).exists():
         return Path(source)
     from accelmap.mapper.cache import default_cache_dir
 
-    target = default_cache_dir() / "zoo" / f"{source}-{__version__}.onnx"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".partial")
-        onnx.save(zoo.build(str(source)), str(partial))
-        partial.replace(target)
+    name = f"{source}-{__version__}.onnx"
+    places = [default_cache_dir() / "zoo"] if use_cache else []
+    places.append(Path(tempfile.gettempdir()) / f"accelmap-{os.getuid() if hasattr(os, 'getuid') else 'user'}")
+    for place in places:
+        try:
+            return _saved(zoo.build(str(source)), place / name)
+        except OSError:
+            continue
+    return None
+
+
+def _saved(model: onnx.ModelProto, target: Path) -> Path:
+    """`target`, written (through a temporary file renamed into place) unless it is already there."""
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(model.SerializeToString())
+        os.replace(partial, target)
+    finally:
+        Path(partial).unlink(missing_ok=True)
     return target
+
+
+def check_time_limit(seconds: float, option: str = "time_limit") -> None:
+    """Raise UsageError unless `seconds` is a finite time a solve can use (MIN_TIME_LIMIT .. MAX_TIME_LIMIT)."""
+    if not (isinstance(seconds, (int, float)) and math.isfinite(seconds)
+            and MIN_TIME_LIMIT <= seconds <= MAX_TIME_LIMIT):
+        raise UsageError(f"{option} {seconds!r}: expected seconds per layer from {MIN_TIME_LIMIT:g} "
+                         f"to {MAX_TIME_LIMIT:g}")
+
+
+def max_jobs() -> int:
+    """The most worker processes `jobs` may ask for: 4 per core (more would only share the same cores)."""
+    return 4 * (os.cpu_count() or 1)
+
+
+def check_jobs(jobs: int | None, option: str = "jobs") -> None:
+    """Raise UsageError unless `jobs` is None (one per core) or a whole number from 1 to `max_jobs()`."""
+    if jobs is not None and not (isinstance(jobs, int) and not isinstance(jobs, bool) and 1 <= jobs <= max_jobs()):
+        raise UsageError(f"{option} {jobs!r}: expected a whole number of worker processes from 1 to {max_jobs()} "
+                         f"(4 per core on this machine's {os.cpu_count() or 1})")
+
+
+def check_input_shapes(shapes: dict[str, tuple[int, ...]], option: str = "input_shapes") -> None:
+    """Raise UsageError for an input shape with a size below 1 or more elements than MAX_INPUT_ELEMENTS."""
+    for name, dims in shapes.items():
+        text = f"{name}={'x'.join(map(str, dims))}"
+        if not name or not dims or any(not isinstance(d, int) or d < 1 for d in dims):
+            raise UsageError(f"{option} {text!r}: expected NAME=DIMS with positive sizes, such as input=1x3x224x224")
+        if math.prod(dims) > MAX_INPUT_ELEMENTS:
+            raise UsageError(f"{option} {text!r}: {math.prod(dims):.3g} elements; accelmap maps inputs of at most "
+                             f"{MAX_INPUT_ELEMENTS:,} elements")
+
+
+def check_cache_dir(path: str | Path, option: str = "cache_dir") -> None:
+    """Raise UsageError when `path`, or a directory above it, is a file: a cache directory cannot live there."""
+    for place in (Path(path), *Path(path).parents):
+        if os.path.lexists(place):
+            if not place.is_dir():
+                raise UsageError(f"{option} {path}: {place} is a file, not a directory; give a directory")
+            return
+
+
+def check_output(out_dir: str | Path, force: bool, protect: tuple[str | Path, ...] = ()) -> Path:
+    """Raise OutputError unless a compile may write OUTDIR `out_dir` (see `backend.outdir.place`), before
+    any work starts; `protect` are paths a --force replacement must not delete (model file, cache)."""
+    from accelmap.backend.outdir.place import check_target
+
+    return check_target(out_dir, force, protect)
 
 
 def compile_model(model: str | Path | onnx.ModelProto, arch: str | Path | Arch, objective: str = "energy", *,
@@ -157,13 +234,17 @@ def compile_model(model: str | Path | onnx.ModelProto, arch: str | Path | Arch, 
     """Lower `model`, map every layer on `arch` (unique workloads once, in parallel, cached)."""
     from accelmap.mapper.network import SolveSettings, map_graph
 
+    check_time_limit(time_limit)
+    check_jobs(jobs)
+    if use_cache and cache_dir is not None:
+        check_cache_dir(cache_dir)
     graph = load_model(model, input_shapes)
     target = arch if isinstance(arch, Arch) else load_arch(arch)
     settings = SolveSettings(objective, time_limit, allow_padding, tie_break)
     net = map_graph(graph, target, settings, jobs=jobs, cache_dir=cache_dir, use_cache=use_cache,
                     progress=progress)
-    return CompiledModel(graph, target, objective, net.results, _model_file(model), net.unique,
-                         net.cache_hits, net.wall_time)
+    return CompiledModel(graph, target, objective, net.results, _model_file(model, use_cache), net.unique,
+                         net.cache_hits, net.wall_time, net.warnings)
 
 
 def map_workload(workload: Workload, arch: str | Path | Arch, objective: str = "energy", *,

@@ -1,12 +1,14 @@
 """The `accelmap` command. The only module that prints or exits.
 
-Exit codes: 0 done; 1 finished but a check failed; 2 bad input or usage;
-3 a layer cannot be mapped on the target; 4 internal error (a bug: please
-report it); 130 interrupted.
+Exit codes: 0 done; 1 finished but a check failed; 2 bad input or usage, or
+an output that cannot be written; 3 a layer cannot be mapped on the target;
+4 internal error (a bug: please report it); 128 + the signal's number when
+interrupted (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 import traceback
@@ -14,21 +16,20 @@ from dataclasses import asdict
 from pathlib import Path
 
 from accelmap import __version__, api, zoo
-from accelmap.errors import AccelmapError, InfeasibleLayer
+from accelmap.errors import AccelmapError, InfeasibleLayer, UsageError
+from accelmap.signals import exit_code, interruptible
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 EXIT_CODES_HELP = """exit codes:
   0    done
   1    finished, but a check failed
-  2    bad input or usage (file, op, shape, arch YAML)
+  2    bad input or usage (file, op, shape, arch YAML, option out of range), or an
+       output that cannot be written (a file in the way, permission, disk full)
   3    a layer cannot be mapped on the target
   4    internal error (a bug: please report it, with --debug output)
-  130  interrupted"""
-
-
-class UsageError(AccelmapError):
-    """A command-line argument is malformed."""
+  130  interrupted by Ctrl-C (SIGINT); 143 by SIGTERM; 129 by SIGHUP
+       (workers stopped, nothing written, a previous OUTDIR intact)"""
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -188,7 +189,7 @@ def _sweep_parser(subs: argparse._SubParsersAction) -> None:
 
 
 def parse_shapes(items: list[str]) -> dict[str, tuple[int, ...]]:
-    """`name=1x3x224x224` strings -> {name: (1, 3, 224, 224)}."""
+    """`name=1x3x224x224` strings -> {name: (1, 3, 224, 224)}, each checked (`api.check_input_shapes`)."""
     shapes = {}
     for item in items:
         name, _, dims = item.partition("=")
@@ -196,8 +197,7 @@ def parse_shapes(items: list[str]) -> dict[str, tuple[int, ...]]:
             shapes[name] = tuple(int(d) for d in dims.lower().split("x"))
         except ValueError:
             raise UsageError(f"--input-shape {item!r}: expected NAME=DIMS such as input=1x3x224x224") from None
-        if not name or any(d < 1 for d in shapes[name]):
-            raise UsageError(f"--input-shape {item!r}: expected NAME=DIMS with positive sizes")
+    api.check_input_shapes(shapes, "--input-shape")
     return shapes
 
 
@@ -312,8 +312,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from accelmap.backend.present.summary import HEADER, layer_rows, render_table, table_rows, totals, totals_line
 
     out_dir = Path(args.output or Path("accelmap-out") / Path(str(args.model)).stem)
-    if out_dir.exists() and not args.force:
-        raise UsageError(f"{out_dir}: already exists; pass --force to replace it or -o to choose another")
+    _check_compile_args(args, out_dir)
     update, close = _progress_bar(args)
     try:
         compiled = api.compile_model(args.model, args.arch, args.objective, jobs=args.jobs,
@@ -323,6 +322,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
                                      cache_dir=Path(args.cache_dir) if args.cache_dir else None, progress=update)
     finally:
         close()
+    for warning in compiled.warnings if not args.quiet else ():
+        print(f"warning: {warning}", file=sys.stderr)
     schedule = compiled.schedule()
     api.save_schedule(schedule, out_dir, force=args.force)
     rows = layer_rows(schedule)
@@ -418,6 +419,33 @@ def _sweep_summary(result, out_dir: Path) -> str:
             f"{len(result.spec.objectives)} objective(s): {result.tasks_before_dedup} tasks, {result.tasks} distinct, "
             f"{result.solved} solved now ({result.tasks - result.solved} kept from before), {result.proved} proved "
             f"optimal; {infeasible} infeasible row(s); {result.wall_time:.1f} s; wrote {out_dir}")
+
+
+def _check_compile_args(args: argparse.Namespace, out_dir: Path) -> None:
+    """Every option and path problem of a compile, before any work starts (exit 2, nothing written)."""
+    for option, value in (("MODEL", args.model), ("--arch", args.arch)):
+        _recordable(option, value)
+    api.check_time_limit(args.time_limit, "--time-limit")
+    api.check_jobs(args.jobs, "--jobs")
+    parse_shapes(args.input_shape)
+    if args.cache_dir and not args.no_cache:
+        api.check_cache_dir(args.cache_dir, "--cache-dir")
+    protect = [args.model] if Path(args.model).exists() else []
+    if not args.no_cache:
+        from accelmap.mapper.cache import default_cache_dir
+
+        protect.append(args.cache_dir or default_cache_dir())
+    api.check_output(out_dir, args.force, tuple(protect))
+
+
+def _recordable(option: str, path: str) -> None:
+    """OUTDIR records the model and arch by name in UTF-8 files: refuse a name that is not valid UTF-8."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise UsageError(f"{option} {shown}: the name is not valid UTF-8, and OUTDIR records it in UTF-8 "
+                         "files; rename the file") from None
 
 
 def _verdict_text(verdict) -> str:
@@ -524,26 +552,39 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_BAD_INPUT
     debug = getattr(args, "debug", False)
-    try:
-        return COMMANDS[args.command](args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except InfeasibleLayer as err:
-        _report(err, debug)
-        return EXIT_INFEASIBLE
-    except AccelmapError as err:
-        _report(err, debug)
-        return EXIT_BAD_INPUT
-    except Exception as err:  # a bug: say so, and how to report it
-        print(f"internal error: {type(err).__name__}: {err} (a bug: please report it with --debug output)",
-              file=sys.stderr)
-        if debug:
-            traceback.print_exc()
-        return EXIT_INTERNAL
+    with interruptible():
+        try:
+            return COMMANDS[args.command](args)
+        except KeyboardInterrupt as interrupt:  # SIGINT, SIGTERM or SIGHUP: cleanup has run on the way here
+            print(f"interrupted ({interrupt}); nothing was written", file=sys.stderr)
+            return exit_code(interrupt)
+        except InfeasibleLayer as err:
+            _report(err, debug)
+            return EXIT_INFEASIBLE
+        except AccelmapError as err:
+            _report(err, debug)
+            return EXIT_BAD_INPUT
+        except OSError as err:  # the system refused: a path, a permission, a full disk
+            _report(f"{_os_reason(err)}{f': {err.filename}' if err.filename else ''}", debug)
+            return EXIT_BAD_INPUT
+        except Exception as err:  # a bug: say so, and how to report it
+            print(f"internal error: {type(err).__name__}: {err} (a bug: please report it with --debug output)",
+                  file=sys.stderr)
+            if debug:
+                traceback.print_exc()
+            return EXIT_INTERNAL
 
 
-def _report(err: Exception, debug: bool) -> None:
+def _os_reason(err: OSError) -> str:
+    """The system's reason in words, the disk-full cases spelled out."""
+    if err.errno == errno.ENOSPC:
+        return "the disk is full"
+    if err.errno == getattr(errno, "EDQUOT", None):
+        return "the disk quota is exceeded"
+    return err.strerror or str(err)
+
+
+def _report(err: Exception | str, debug: bool) -> None:
     print(f"error: {err}", file=sys.stderr)
     if debug:
         traceback.print_exc()

@@ -6,6 +6,10 @@ class AccelmapError(Exception):
     """Base of every error caused by the user's input (exit code 2)."""
 
 
+class UsageError(AccelmapError):
+    """An argument or option is malformed or out of range."""
+
+
 class ModelError(AccelmapError):
     """The ONNX file cannot be read, or its graph is malformed."""
 
@@ -52,6 +56,11 @@ class MappingError(AccelmapError):
 
 class InfeasibleLayer(AccelmapError):
     """No mapping of a layer fits the target (exit code 3)."""
+
+
+class OutputError(AccelmapError):
+    """An output cannot be written where asked: a file or a foreign directory in the way, no permission,
+    the disk full. Nothing was written, and what was there before is intact."""
 
 
 class ScheduleError(AccelmapError):

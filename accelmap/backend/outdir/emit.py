@@ -2,8 +2,9 @@
 
 The document is validated against the packaged schema before anything
 touches disk; every file is written into a staging directory beside OUTDIR
-that is then renamed into place, so a failure or an interrupt leaves neither
-a half-written OUTDIR nor the staging directory behind.
+that is then put in place in one step (`place`: what `force` may replace,
+the atomic exchange, leftovers of dead runs), so a failure or an interrupt
+leaves neither a half-written OUTDIR nor the staging directory behind.
 
 Beside schedule.json and weights.npz: per layer its command stream, loop nest
 and Timeloop problem / architecture / ERT / mapping YAML (skipped, with the
@@ -14,8 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,31 +22,28 @@ import numpy as np
 
 from accelmap.backend.outdir.commands import write_commands
 from accelmap.backend.outdir.load import validate_document
+from accelmap.backend.outdir.place import check_target, install, staging, write_failure
 from accelmap.backend.present.loopnest import render_loopnest
 from accelmap.backend.outdir.schedule import (LAYER_DIR, REPORT_FILE, SCHEDULE_FILE, SUMMARY_FILE, TIMELOOP_KINDS,
                                        WEIGHTS_FILE, Schedule, sanitise)
-from accelmap.errors import MappingError, ScheduleError
+from accelmap.errors import MappingError
 from accelmap.interop.timeloop import timeloop_files
 
 
 def emit(schedule: Schedule, out_dir: str | Path, force: bool = False) -> Path:
     """Write `schedule` to `out_dir`; an existing OUTDIR is replaced only with `force`. Returns the path."""
-    out_dir = Path(out_dir)
     schedule, timeloop = _with_timeloop(schedule)
     doc = schedule.to_json()
     validate_document(doc)
-    if (out_dir.exists() or out_dir.is_symlink()) and not force:
-        raise ScheduleError(f"{out_dir} already exists; pass force=True (--force) to replace it")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ScheduleError(f"{out_dir} exists and is not a directory; refusing to replace it")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.staging-"))
+    target = check_target(out_dir, force)
+    existed = os.path.lexists(target)
     try:
-        _write_files(schedule, doc, staging, timeloop)
-        _replace_dir(staging, out_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return out_dir
+        with staging(target) as stage:
+            _write_files(schedule, doc, stage, timeloop)
+            install(stage, target, force)
+    except OSError as err:
+        raise write_failure(target, err, existed) from None
+    return Path(out_dir)
 
 
 def _with_timeloop(schedule: Schedule) -> tuple[Schedule, dict[str, str]]:
@@ -92,19 +88,3 @@ def _write_files(schedule: Schedule, doc: dict, staging: Path, timeloop: dict[st
         (staging / rel).write_text(content)
     (staging / SUMMARY_FILE).write_text(summary_markdown(schedule))
     (staging / REPORT_FILE).write_text(render_report(schedule), encoding="utf-8")
-
-
-def _replace_dir(staging: Path, out_dir: Path) -> None:
-    """Rename `staging` to `out_dir`, moving an existing `out_dir` aside first and deleting it after."""
-    if not out_dir.exists():
-        os.rename(staging, out_dir)
-        return
-    old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old-"))
-    os.rename(out_dir, old / "previous")
-    try:
-        os.rename(staging, out_dir)
-    except OSError:
-        os.rename(old / "previous", out_dir)
-        raise
-    finally:
-        shutil.rmtree(old, ignore_errors=True)

@@ -15,6 +15,7 @@ import jsonschema
 import numpy as np
 
 from accelmap.backend.outdir.buffers import check_plan
+from accelmap.backend.outdir.place import diagnose
 from accelmap.backend.outdir.schedule import (FORMAT_VERSION, SCHEDULE_FILE, WEIGHTS_FILE, Schedule, array_sha256,
                                        schedule_from_json)
 from accelmap.errors import ScheduleError
@@ -59,7 +60,7 @@ def load_schedule(out_dir: str | Path) -> Schedule:
     out_dir = Path(out_dir)
     path = out_dir / SCHEDULE_FILE
     if not path.is_file():
-        raise ScheduleError(f"{out_dir}: no {SCHEDULE_FILE}; is this an accelmap OUTDIR?")
+        raise ScheduleError(f"{out_dir}: no {SCHEDULE_FILE}; {diagnose(out_dir) or 'is this an accelmap OUTDIR?'}")
     try:
         doc = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 
 from accelmap.backend.run.executor import run_schedule
+from accelmap.backend.run.inputs import model_inputs
 from accelmap.backend.outdir.load import load_schedule
 from accelmap.backend.outdir.schedule import Schedule
 from accelmap.errors import ScheduleError
@@ -55,9 +57,9 @@ def validate(out_dir: str | Path, inputs: str | Path | dict[str, np.ndarray] | N
     and compare every output with onnxruntime running the original model."""
     schedule = load_schedule(out_dir)
     model_path = _model_file(schedule, model)
-    feeds = _feeds(schedule, inputs, seed)
+    feeds = model_inputs(schedule, inputs, seed)
     got = run_schedule(Path(out_dir), schedule, feeds).outputs
-    session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    session = _reference(model_path, schedule)
     names = list(schedule.graph.outputs)
     want = dict(zip(names, session.run(names, feeds)))
     checks = []
@@ -92,32 +94,23 @@ def _model_file(schedule: Schedule, model: str | Path | None) -> Path:
     return path
 
 
-def _feeds(schedule: Schedule, inputs: str | Path | dict[str, np.ndarray] | None, seed: int) -> dict[str, np.ndarray]:
-    """Graph inputs from an .npz file or a dict, or seeded random values of the right shapes and dtypes.
-
-    Random integer inputs (token ids) are drawn below the smallest leading
-    dim of any constant their consumers gather from, so they index validly.
-    """
-    graph = schedule.graph
-    if isinstance(inputs, (str, Path)):
-        try:
-            with np.load(inputs, allow_pickle=False) as npz:
-                inputs = {key: npz[key] for key in npz.files}
-        except (OSError, ValueError) as err:
-            raise ScheduleError(f"{inputs}: not a readable .npz file of inputs ({err})") from None
-    if inputs is not None:
-        missing = [name for name in graph.inputs if name not in inputs]
-        if missing:
-            raise ScheduleError(f"inputs lack graph input(s) {', '.join(missing)}")
-        return {name: np.asarray(inputs[name], dtype=graph.tensors[name].dtype) for name in graph.inputs}
-    rng = np.random.default_rng(seed)
-    feeds = {}
-    for name in graph.inputs:
-        info = graph.tensors[name]
-        if np.dtype(info.dtype).kind in "iu":
-            tables = [graph.constants[t].shape[0] for node in graph.consumers(name) for t in node.inputs
-                      if t in graph.constants and graph.constants[t].ndim >= 1]
-            feeds[name] = rng.integers(0, min(tables, default=2), size=info.shape).astype(info.dtype)
-        else:
-            feeds[name] = rng.standard_normal(info.shape).astype(info.dtype)
-    return feeds
+def _reference(model_path: Path, schedule: Schedule) -> ort.InferenceSession:
+    """onnxruntime on the original model, its inputs given the shapes OUTDIR was compiled for: a model
+    compiled with --input-shape is run at that shape (declared intermediate and output shapes dropped,
+    onnxruntime infers them again)."""
+    model = onnx.load(str(model_path))
+    compiled = {name: tuple(schedule.graph.tensors[name].shape) for name in schedule.graph.inputs}
+    inputs = [value for value in model.graph.input if value.name in compiled]
+    declared = {value.name: tuple(d.dim_value if d.HasField("dim_value") else None
+                                  for d in value.type.tensor_type.shape.dim) for value in inputs}
+    if declared == compiled:
+        return ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    for value in inputs:
+        dims = value.type.tensor_type.shape.dim
+        del dims[:]
+        for size in compiled[value.name]:
+            dims.add().dim_value = size
+    del model.graph.value_info[:]
+    for value in model.graph.output:
+        value.type.tensor_type.ClearField("shape")
+    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
