@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import os
 import sys
 import traceback
 from dataclasses import asdict
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from accelmap import __version__, api, zoo
 from accelmap.errors import AccelmapError, InfeasibleLayer, UsageError
-from accelmap.signals import exit_code, interruptible
+from accelmap.signals import exit_code, ignore_from_now, interruptible
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
@@ -556,6 +557,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return COMMANDS[args.command](args)
         except KeyboardInterrupt as interrupt:  # SIGINT, SIGTERM or SIGHUP: cleanup has run on the way here
+            ignore_from_now()
             print(f"interrupted ({interrupt}); nothing was written", file=sys.stderr)
             return exit_code(interrupt)
         except InfeasibleLayer as err:
@@ -592,4 +594,10 @@ def _report(err: Exception | str, debug: bool) -> None:
 
 def main_entry() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    ignore_from_now()
+    if code > 128:  # interrupted, everything cleaned up: exit now, not after a slow interpreter teardown
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

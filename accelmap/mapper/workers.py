@@ -6,22 +6,23 @@ out), which would swallow Ctrl-C, and a search in the caller's thread keeps
 Python from running any signal handler until it returns. The caller only
 waits on pipes, so an interrupt reaches it at once; whatever ends the wait
 (a signal, a failed task, a bug) kills every running child and starts no
-more. Children ignore SIGINT (the caller decides), die on SIGTERM / SIGHUP,
-and end themselves when their parent is gone (SIGKILL of the caller leaves
-no solver running for more than `PARENT_POLL` seconds).
+more. Children ignore SIGINT (the caller decides), die on SIGTERM / SIGHUP
+(`signals.as_worker`), and end themselves when their parent is gone (SIGKILL
+of the caller leaves no solver running for more than `PARENT_POLL` seconds).
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
 import pickle
-import signal
 import threading
 import time
 import traceback
 from collections.abc import Callable, Hashable, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any
+
+from accelmap.signals import WAKE, as_worker, deferred
 
 PARENT_POLL = 0.2
 """Seconds between a child's checks that its parent is still alive."""
@@ -48,7 +49,7 @@ def run_each(tasks: Sequence[Task], jobs: int, on_result: Callable[[Hashable, An
                 key, function, args = queue.pop(0)
                 reader, process = _start(context, function, args)
                 running[reader] = (key, process)
-            for reader in wait(list(running)):
+            for reader in wait(list(running), timeout=WAKE):
                 key, process = running.pop(reader)
                 value = _receive(reader, key, process)
                 on_result(key, value)
@@ -66,7 +67,8 @@ def _start(context, function: Callable[..., Any], args: tuple) -> tuple[Connecti
     """A started child running `function(*args)`, and the pipe its answer comes back on."""
     reader, writer = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(writer, os.getpid(), function, args), daemon=True)
-    process.start()
+    with deferred():  # an interrupt inside fork's hooks would be lost (Python cannot raise there)
+        process.start()
     writer.close()
     return reader, process
 
@@ -88,21 +90,19 @@ def _receive(reader: Connection, key: Hashable, process) -> Any:
 
 
 def _stop(running: dict[Connection, tuple[Hashable, Any]]) -> None:
-    """Kill every running child and reap it; nothing is left behind."""
-    for _, process in running.values():
-        process.kill()
-    for reader, (_, process) in running.items():
-        process.join()
-        reader.close()
-    running.clear()
+    """Kill every running child and reap it; nothing is left behind (a second Ctrl-C waits until done)."""
+    with deferred():
+        for _, process in running.values():
+            process.kill()
+        for reader, (_, process) in running.items():
+            process.join()
+            reader.close()
+        running.clear()
 
 
 def _child(writer: Connection, parent: int, function: Callable[..., Any], args: tuple) -> None:
     """Body of a child: signals set for a worker, a watch on the parent, the task, its answer sent back."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    as_worker()
     threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
     try:
         answer = ("ok", function(*args))

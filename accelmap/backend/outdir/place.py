@@ -5,9 +5,9 @@ Files are written into a staging directory beside OUTDIR (`.NAME.staging-OWNER-R
 place in one step. Replacing an existing OUTDIR (`--force`) exchanges the two directories atomically
 (Linux `renameat2(RENAME_EXCHANGE)`), so at every instant the path holds the old or the new OUTDIR,
 whole. Where the exchange is not available (another OS, a file system without it) the old OUTDIR is
-renamed aside (`.NAME.old-OWNER-RANDOM`) and the new one renamed in; a run killed between the two
-renames leaves no OUTDIR, and the next run into that path renames the old one back (`validate` and
-`explain` say so meanwhile).
+renamed aside (`.NAME.old-OWNER-RANDOM`) and the new one renamed in, with signals held back between
+the two; a run killed there all the same (SIGKILL, a crash) leaves no OUTDIR, and the next run into
+that path renames the old one back (`validate` and `explain` say so meanwhile).
 
 OWNER is `h<host>-p<pid>-t<process start time>`: a later run removes a leftover only when it can
 prove its owner is dead (same host, and no process with that pid, or one started at another time),
@@ -33,6 +33,7 @@ from pathlib import Path
 
 from accelmap.backend.outdir.schedule import SCHEDULE_FILE
 from accelmap.errors import OutputError
+from accelmap.signals import deferred
 
 _ATTEMPTS = 5
 """Tries to put OUTDIR in place while concurrent compiles into the same path keep moving it."""
@@ -96,11 +97,13 @@ def staging(out_dir: Path) -> Iterator[Path]:
     """A new staging directory beside `out_dir` (mode from the umask), removed on the way out whatever
     happens (after a successful `install` it holds the replaced OUTDIR, or nothing)."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    path = _new_dir(out_dir, "staging")
+    with deferred():
+        path = _new_dir(out_dir, "staging")
     try:
         yield path
     finally:
-        shutil.rmtree(path, ignore_errors=True)
+        with deferred():
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def install(staging_dir: Path, out_dir: Path, force: bool) -> None:
@@ -152,13 +155,14 @@ def _swap_aside(staging_dir: Path, out_dir: Path) -> bool:
     """The fallback: old OUTDIR renamed aside, new one renamed in, the old one moved into `staging_dir`'s
     place for the caller to delete. Between the renames there is no OUTDIR; `sweep` repairs a crash there."""
     aside = _new_name(out_dir, "old")
-    os.rename(out_dir, aside)
-    try:
-        os.rename(staging_dir, out_dir)
-    except BaseException:
-        os.rename(aside, out_dir)
-        raise
-    os.rename(aside, staging_dir)
+    with deferred():  # Ctrl-C or SIGTERM cannot fall between the renames; only SIGKILL or a crash can
+        os.rename(out_dir, aside)
+        try:
+            os.rename(staging_dir, out_dir)
+        except OSError:
+            os.rename(aside, out_dir)
+            raise
+        os.rename(aside, staging_dir)
     return True
 
 
