@@ -139,6 +139,8 @@ def _compile_parser(subs: argparse._SubParsersAction) -> None:
     output.add_argument("-o", "--output", default=None, help="OUTDIR to write (default: ./accelmap-out/MODEL)")
     output.add_argument("--force", action="store_true", help="replace an existing OUTDIR")
     output.add_argument("--validate", action="store_true", help="execute OUTDIR and compare with onnxruntime")
+    output.add_argument("--input", default=None, metavar="FILE.npz",
+                        help="with --validate: the inputs (name -> array); default random, seeded")
     output.add_argument("--require-optimal", action="store_true",
                         help="exit 1 unless every layer is proved optimal")
 
@@ -328,7 +330,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     schedule = compiled.schedule()
     api.save_schedule(schedule, out_dir, force=args.force)
     rows = layer_rows(schedule)
-    verdict = api.validate(out_dir) if args.validate else None
+    verdict = api.validate(out_dir, args.input) if args.validate else None
     if args.json:
         doc = {"outdir": str(out_dir), "totals": asdict(totals(rows)), "layers": [asdict(r) for r in rows],
                "wall_time": compiled.wall_time, "unique_workloads": compiled.unique_workloads,
@@ -429,6 +431,10 @@ def _check_compile_args(args: argparse.Namespace, out_dir: Path) -> None:
     api.check_time_limit(args.time_limit, "--time-limit")
     api.check_jobs(args.jobs, "--jobs")
     parse_shapes(args.input_shape)
+    if args.input is not None and not args.validate:
+        raise UsageError("--input is the validation's inputs: use it with --validate")
+    if args.input is not None and not Path(args.input).is_file():
+        raise UsageError(f"--input {args.input}: no such file")
     if args.cache_dir and not args.no_cache:
         api.check_cache_dir(args.cache_dir, "--cache-dir")
     protect = [args.model] if Path(args.model).exists() else []

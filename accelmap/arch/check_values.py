@@ -6,6 +6,7 @@ callers can keep checking the rest of the document and report every problem.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -119,10 +120,18 @@ def expect_int(value: object, path: str, problems: list[str], positive: bool = T
     return value
 
 
+MAX_NUMBER = 1e6
+"""Largest number an arch field takes: 1e6 pJ per access, words per cycle or MHz is no real design, and
+larger ones overflow the solver's 64-bit integers."""
+
+
 def expect_number(value: object, path: str, problems: list[str], positive: bool) -> float | None:
-    """`value` if it is a number, > 0 when `positive`, else >= 0."""
+    """`value` if it is a finite number up to MAX_NUMBER, > 0 when `positive`, else >= 0."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         problems.append(f"{path}: expected a number, got {show(value)}")
+        return None
+    if not math.isfinite(value) or value > MAX_NUMBER:
+        problems.append(f"{path}: expected a finite number up to {MAX_NUMBER:g}, got {value}")
         return None
     if value < 0 or (positive and value == 0):
         kind = "a positive" if positive else "a non-negative"

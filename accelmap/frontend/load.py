@@ -154,7 +154,7 @@ def load_model(source: str | Path | onnx.ModelProto, input_shapes: dict[str, tup
     _settle_initializers(model, initializers_as_inputs)
     _set_input_shapes(model, dict(input_shapes or {}), where)
     _forget_symbolic_shapes(model)
-    constants = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    constants = {t.name: _initializer(t, where) for t in model.graph.initializer}
     try:
         model = fold_constants(model, constants)
         model = shape_inference.infer_shapes(model, data_prop=True)
@@ -176,9 +176,21 @@ def load_model(source: str | Path | onnx.ModelProto, input_shapes: dict[str, tup
     outputs = [o.name for o in model.graph.output]
     graph = Graph(model.graph.name or Path(where).stem, ctx.nodes, ctx.tensors, ctx.constants,
                   graph_inputs, [ctx.resolve(o) for o in outputs], opset)
-    graph = rewrite_to_fixpoint(graph.verify(), CLEANUPS)
+    try:
+        graph.verify()
+    except ValueError as err:  # a graph ONNX does not reject, e.g. an output no node produces
+        raise ModelError(f"{where}: malformed graph: {err}") from None
+    graph = rewrite_to_fixpoint(graph, CLEANUPS)
     _restore_output_names(graph, outputs)
     return graph.verify()
+
+
+def _initializer(tensor: onnx.TensorProto, where: str) -> np.ndarray:
+    """An initializer's array; a ModelError when its data does not match its declared shape and type."""
+    try:
+        return numpy_helper.to_array(tensor)
+    except (ValueError, TypeError) as err:
+        raise ModelError(f"{where}: initializer {tensor.name!r} is corrupt ({err}); re-export the model") from None
 
 
 def _restore_output_names(graph: Graph, outputs: list[str]) -> None:

@@ -58,10 +58,13 @@ def cache_key(workload: Workload, arch: Arch, settings: Any) -> str:
     """sha256 over the canonical form of the workload, the arch, the settings and the accelmap version.
 
     The time limit is left out: a proved optimum holds whatever time it took,
-    and a run with more time should find what a shorter one proved.
+    and a run with more time should find what a shorter one proved. So are the
+    arch's name and description: a sweep's design and the same arch saved to a
+    YAML file of another name share their results.
     """
     decisive = dataclasses.replace(settings, time_limit=0.0)
-    text = json.dumps(canonical([workload, arch, decisive, __version__]), separators=(",", ":"))
+    anonymous = dataclasses.replace(arch, name="", description="")
+    text = json.dumps(canonical([workload, anonymous, decisive, __version__]), separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 

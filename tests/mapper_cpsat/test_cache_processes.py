@@ -1,6 +1,7 @@
 """The result cache hits across processes whose string hashing differs (PYTHONHASHSEED)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -57,3 +58,5 @@ def test_key_changes_with_anything_that_decides_the_answer():
     other = next(n.workload for n in graph.layers() if n.workload != wl)
     assert base != cache_key(other, arch, SolveSettings("energy", 5.0))
     assert base != cache_key(wl, load_arch("gemmini"), SolveSettings("energy", 5.0))
+    renamed = dataclasses.replace(arch, name="pareto/d07", description="a sweep's design")
+    assert base == cache_key(wl, renamed, SolveSettings("energy", 5.0))  # the name decides nothing
