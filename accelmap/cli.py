@@ -466,6 +466,8 @@ def _verdict_text(verdict) -> str:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """`accelmap validate`: execute OUTDIR, compare with onnxruntime (or, with --deep, every level)."""
+    if args.seed < 0:
+        raise UsageError(f"--seed {args.seed}: expected a non-negative whole number")
     if args.deep:
         return _validate_deep(args)
     verdict = api.validate(args.outdir, args.input, seed=args.seed, model=args.model)

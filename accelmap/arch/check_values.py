@@ -108,10 +108,21 @@ def expect_bool(value: object, path: str, problems: list[str]) -> bool | None:
     return value
 
 
+MAX_INT = 2**24
+"""Largest integer an arch field takes (rows, bits per row, words per block, array sides, 16M): a capacity
+(rows x words per row x word bits) stays inside the solver's 64-bit integers."""
+
+MAX_SIZE_BITS = 2**50
+"""Largest size an arch field takes (128 TiB), for the same reason."""
+
+
 def expect_int(value: object, path: str, problems: list[str], positive: bool = True) -> int | None:
-    """`value` if it is an integer, > 0 when `positive`, else >= 0."""
+    """`value` if it is an integer up to MAX_INT, > 0 when `positive`, else >= 0."""
     if isinstance(value, bool) or not isinstance(value, int):
         problems.append(f"{path}: expected an integer, got {show(value)}")
+        return None
+    if value > MAX_INT:
+        problems.append(f"{path}: expected an integer up to {MAX_INT}, got {value}")
         return None
     if value < 0 or (positive and value == 0):
         kind = "a positive" if positive else "a non-negative"
@@ -145,6 +156,9 @@ def expect_size(value: object, path: str, problems: list[str]) -> int | None:
     bits = parse_size(value) if isinstance(value, str) else None
     if not bits:
         problems.append(f"{path}: expected a size such as '108KB' or '24MiB', got {show(value)}")
+        return None
+    if bits > MAX_SIZE_BITS:
+        problems.append(f"{path}: expected a size up to 128TiB, got {value}")
         return None
     return bits
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import numpy_helper, shape_inference
+from onnx import TensorProto, numpy_helper, shape_inference
 
 from accelmap.errors import ModelError, ShapeError, UnsupportedOp
 from accelmap.frontend.fold import fold_constants
@@ -95,6 +95,7 @@ def _set_input_shapes(model: onnx.ModelProto, overrides: dict[str, tuple[int, ..
             raise ShapeError(f"{where}: --input-shape names {name!r}, but the model's inputs are "
                              f"{', '.join(sorted(names))}")
     for value in inputs:
+        _check_input_type(value, where)
         dims = value.type.tensor_type.shape.dim
         if value.name in overrides:
             shape = overrides[value.name]
@@ -126,6 +127,14 @@ def _forget_symbolic_shapes(model: onnx.ModelProto) -> None:
     for value in model.graph.output:
         if value.type.HasField("tensor_type") and not _is_static(value):
             value.type.tensor_type.ClearField("shape")
+
+
+def _check_input_type(value: onnx.ValueInfoProto, where: str) -> None:
+    """A graph input must hold numbers or booleans (strings, complex numbers and the like map to nothing)."""
+    elem = value.type.tensor_type.elem_type
+    if elem and np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem)).kind not in "biuf":
+        raise ModelError(f"{where}: input {value.name!r} is a tensor of {TensorProto.DataType.Name(elem).lower()}; "
+                         "accelmap maps tensors of numbers")
 
 
 def _tensor_table(model: onnx.ModelProto) -> dict[str, TensorInfo]:

@@ -12,10 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
 
 from accelmap.cli import main
 
@@ -57,18 +54,6 @@ sys.argv = ["accelmap", *sys.argv[1:]]
 main_entry()
 """
 """`accelmap` killed between moving the old OUTDIR aside and renaming the new one in."""
-
-
-def _matmul_model(path: Path) -> str:
-    """x [1,8] @ w [8,5]: proved optimal in a fraction of a second, so a compile of it is mostly start-up."""
-    w = numpy_helper.from_array(np.random.default_rng(0).standard_normal((8, 5)).astype(np.float32), "w")
-    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"], name="fc")], "fc",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])], [w])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return str(path)
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -160,9 +145,8 @@ def test_workers_end_soon_after_the_compile_is_killed(tmp_path):
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, pytest.param(signal.SIGINT, marks=pytest.mark.slow)])
-def test_a_signal_while_outdir_is_written_keeps_the_old_one(tmp_path, signum):
-    model = _matmul_model(tmp_path / "fc.onnx")
-    args = ["compile", model, "--arch", "edge_npu", "--time-limit", "5", "--cache-dir", "cache", "--quiet",
+def test_a_signal_while_outdir_is_written_keeps_the_old_one(tmp_path, matmul_onnx, signum):
+    args = ["compile", matmul_onnx, "--arch", "edge_npu", "--time-limit", "5", "--cache-dir", "cache", "--quiet",
             "-o", "OUT"]
     assert main([*args[:-2], "--cache-dir", str(tmp_path / "cache"), "-o", str(tmp_path / "OUT")]) == 0
     before = (tmp_path / "OUT" / "schedule.json").read_bytes()
@@ -175,9 +159,8 @@ def test_a_signal_while_outdir_is_written_keeps_the_old_one(tmp_path, signum):
     assert (tmp_path / "OUT" / "schedule.json").read_bytes() == before and _leftovers(tmp_path) == []
 
 
-def test_a_kill_between_the_two_renames_is_repaired_by_the_next_run(tmp_path, capsys):
-    model = _matmul_model(tmp_path / "fc.onnx")
-    args = ["compile", model, "--arch", "edge_npu", "--time-limit", "5", "--cache-dir", str(tmp_path / "cache"),
+def test_a_kill_between_the_two_renames_is_repaired_by_the_next_run(tmp_path, matmul_onnx, capsys):
+    args = ["compile", matmul_onnx, "--arch", "edge_npu", "--time-limit", "5", "--cache-dir", str(tmp_path / "cache"),
             "--quiet", "-o", str(tmp_path / "OUT")]
     assert main(args) == 0
     before = (tmp_path / "OUT" / "schedule.json").read_bytes()

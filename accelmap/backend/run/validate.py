@@ -14,12 +14,18 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
+from google.protobuf.message import DecodeError
 
 from accelmap.backend.run.executor import run_schedule
 from accelmap.backend.run.inputs import model_inputs
 from accelmap.backend.outdir.load import load_schedule
 from accelmap.backend.outdir.schedule import Schedule
 from accelmap.errors import ScheduleError
+
+ORT_ERRORS = tuple(getattr(ort.capi.onnxruntime_pybind11_state, name) for name in
+                   ("Fail", "InvalidArgument", "InvalidGraph", "InvalidProtobuf", "NoSuchFile", "NotImplemented",
+                    "RuntimeException")) + (DecodeError,)
+"""What onnxruntime (and onnx reading the model) raise for a file that is not the model OUTDIR came from."""
 
 DEFAULT_TOLERANCE = 1e-4
 """Relative error (to the output's norm) float32 reorderings stay well within."""
@@ -58,10 +64,14 @@ def validate(out_dir: str | Path, inputs: str | Path | dict[str, np.ndarray] | N
     schedule = load_schedule(out_dir)
     model_path = _model_file(schedule, model)
     feeds = model_inputs(schedule, inputs, seed)
-    got = run_schedule(Path(out_dir), schedule, feeds).outputs
-    session = _reference(model_path, schedule)
     names = list(schedule.graph.outputs)
-    want = dict(zip(names, session.run(names, feeds)))
+    try:
+        session = _reference(model_path, schedule)
+        want = dict(zip(names, session.run(names, feeds)))
+    except ORT_ERRORS as err:
+        raise ScheduleError(f"{model_path}: onnxruntime cannot run it on OUTDIR's inputs ({type(err).__name__}: "
+                            f"{str(err).strip()[:300]}); is it the model OUTDIR was compiled from?") from None
+    got = run_schedule(Path(out_dir), schedule, feeds).outputs
     checks = []
     for name in names:
         a, b = np.asarray(got[name], dtype=np.float64), np.asarray(want[name], dtype=np.float64)
