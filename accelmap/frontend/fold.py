@@ -22,13 +22,17 @@ SHAPE_LIKE_ELEMENTS = 1 << 12
 """Folded values up to this size are stored as initializers, so data propagation sees them."""
 
 
+def static_shape(value: onnx.ValueInfoProto) -> tuple[int, ...] | None:
+    """The declared shape of a graph value if every dim is a number, else None (unknown or symbolic)."""
+    ttype = value.type.tensor_type
+    if not ttype.HasField("shape") or any(not d.HasField("dim_value") for d in ttype.shape.dim):
+        return None
+    return tuple(d.dim_value for d in ttype.shape.dim)
+
+
 def _static_shapes(model: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
-    shapes = {}
-    for value in list(model.graph.input) + list(model.graph.value_info) + list(model.graph.output):
-        ttype = value.type.tensor_type
-        if ttype.HasField("shape") and all(d.HasField("dim_value") for d in ttype.shape.dim):
-            shapes[value.name] = tuple(d.dim_value for d in ttype.shape.dim)
-    return shapes
+    values = list(model.graph.input) + list(model.graph.value_info) + list(model.graph.output)
+    return {value.name: shape for value in values if (shape := static_shape(value)) is not None}
 
 
 def _shape_value(node: onnx.NodeProto, shape: tuple[int, ...]) -> np.ndarray:

@@ -9,7 +9,7 @@ import onnx
 from onnx import TensorProto, numpy_helper, shape_inference
 
 from accelmap.errors import ModelError, ShapeError, UnsupportedOp
-from accelmap.frontend.fold import fold_constants
+from accelmap.frontend.fold import fold_constants, static_shape
 from accelmap.frontend.lowering import Lowering, OnnxNode
 from accelmap.frontend.naming import describe_node, name_unnamed_nodes
 from accelmap.frontend.passes import CLEANUPS, rewrite_to_fixpoint
@@ -110,22 +110,17 @@ def _set_input_shapes(model: onnx.ModelProto, overrides: dict[str, tuple[int, ..
                              f"--input-shape {value.name}=1x3x224x224 (your sizes)")
 
 
-def _is_static(value: onnx.ValueInfoProto) -> bool:
-    ttype = value.type.tensor_type
-    return ttype.HasField("shape") and all(d.HasField("dim_value") for d in ttype.shape.dim)
-
-
 def _forget_symbolic_shapes(model: onnx.ModelProto) -> None:
     """Drop the exporter's symbolic intermediate and output shapes ([1, s53, 32]) once the inputs are static.
 
     Shape inference merges what it infers with what the file declares, so a
     stale symbolic dim would survive; the static shapes are inferred afresh.
     """
-    static = [value for value in model.graph.value_info if _is_static(value)]
+    static = [value for value in model.graph.value_info if static_shape(value) is not None]
     del model.graph.value_info[:]
     model.graph.value_info.extend(static)
     for value in model.graph.output:
-        if value.type.HasField("tensor_type") and not _is_static(value):
+        if value.type.HasField("tensor_type") and static_shape(value) is None:
             value.type.tensor_type.ClearField("shape")
 
 
@@ -141,11 +136,12 @@ def _tensor_table(model: onnx.ModelProto) -> dict[str, TensorInfo]:
     table: dict[str, TensorInfo] = {}
     values = list(model.graph.input) + list(model.graph.value_info) + list(model.graph.output)
     for value in values:
-        ttype = value.type.tensor_type
-        if not ttype.HasField("shape") or any(not d.HasField("dim_value") for d in ttype.shape.dim):
+        shape = static_shape(value)
+        if shape is None:
             continue
-        dtype = onnx.helper.tensor_dtype_to_np_dtype(ttype.elem_type) if ttype.elem_type else np.float32
-        table[value.name] = TensorInfo(value.name, tuple(d.dim_value for d in ttype.shape.dim), np.dtype(dtype).name)
+        elem_type = value.type.tensor_type.elem_type
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(elem_type) if elem_type else np.float32
+        table[value.name] = TensorInfo(value.name, shape, np.dtype(dtype).name)
     return table
 
 
