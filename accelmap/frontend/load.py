@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import TensorProto, numpy_helper, shape_inference
+from onnx import TensorProto, numpy_helper, shape_inference, version_converter
 
 from accelmap.errors import ModelError, ShapeError, UnsupportedOp
 from accelmap.frontend.fold import fold_constants, static_shape
@@ -49,17 +49,59 @@ def model_opset(model: onnx.ModelProto) -> int:
     return 1
 
 
-def _check_supported(model: onnx.ModelProto, where: str, generated: dict[str, int]) -> int:
-    opset = model_opset(model)
-    if opset < MIN_OPSET:
-        raise UnsupportedOp(f"{where}: opset {opset} is older than the oldest supported ({MIN_OPSET}); "
-                            f"upgrade it with onnx.version_converter")
+def _check_supported(model: onnx.ModelProto, where: str, generated: dict[str, int]) -> None:
     for node in model.graph.node:
         if node.op_type in QUANTISED_OPS:
             ref = describe_node(node.name, node.op_type, tuple(node.output), generated.get(node.name))
             raise UnsupportedOp(f"{where}: {ref} is {node.op_type}: quantised (QDQ) models are not "
                                 f"supported yet; export the float model instead")
-    return opset
+
+
+def _upgrade_old_opset(model: onnx.ModelProto, where: str, generated: dict[str, int]) -> onnx.ModelProto:
+    """A model older than MIN_OPSET (early PyTorch and Caffe2 exports are opset 6) through
+    onnx.version_converter to MIN_OPSET; node names, generated ones included, survive it."""
+    opset = model_opset(model)
+    if opset >= MIN_OPSET:
+        return model
+    for node in model.graph.node:
+        if node.domain in ("", "ai.onnx") and not onnx.defs.has(node.op_type):
+            ref = describe_node(node.name, node.op_type, tuple(node.output), generated.get(node.name))
+            raise UnsupportedOp(f"{where}: opset {opset} is older than the oldest supported ({MIN_OPSET}), and "
+                                f"{ref} is {node.op_type}, an experimental op later removed from ONNX, so "
+                                f"onnx.version_converter cannot upgrade the model; re-export it with opset "
+                                f"{MIN_OPSET} or newer")
+    _per_channel_prelu_slopes(model)
+    try:
+        return version_converter.convert_version(model, MIN_OPSET)
+    except Exception as err:  # the converter raises RuntimeError or its own assertion types
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UnsupportedOp(f"{where}: opset {opset} is older than the oldest supported ({MIN_OPSET}), and "
+                            f"onnx.version_converter cannot upgrade it ({first}); re-export the model with "
+                            f"opset {MIN_OPSET} or newer") from None
+
+
+def _per_channel_prelu_slopes(model: onnx.ModelProto) -> None:
+    """Before opset 7 a PRelu slope of shape (C,) applied per channel; from 7 it broadcasts numpy-style, so
+    (the version converter leaves it) each such slope is given shape (C, 1, ..., 1) as a new initializer."""
+    stored = {t.name: t for t in model.graph.initializer}
+    inferred = shape_inference.infer_shapes(model)
+    ranks = {v.name: len(v.type.tensor_type.shape.dim) for v in list(inferred.graph.input) + list(
+        inferred.graph.value_info) if v.type.tensor_type.HasField("shape")}
+    for node in model.graph.node:
+        if node.op_type != "PRelu" or node.input[1] not in stored or ranks.get(node.input[0], 0) < 3:
+            continue
+        slope = numpy_helper.to_array(stored[node.input[1]])
+        if slope.ndim != 1 or slope.size == 1:
+            continue
+        name = f"{node.input[1]}/per_channel"
+        if name not in stored:
+            per_channel = slope.reshape((-1,) + (1,) * (ranks[node.input[0]] - 2))
+            stored[name] = numpy_helper.from_array(per_channel, name)
+            model.graph.initializer.append(stored[name])
+            if any(value.name == node.input[1] for value in model.graph.input):  # IR 3: listed as an input too
+                model.graph.input.append(onnx.helper.make_tensor_value_info(name, stored[name].data_type,
+                                                                            per_channel.shape))
+        node.input[1] = name
 
 
 def _settle_initializers(model: onnx.ModelProto, initializers_as_inputs: bool) -> None:
@@ -155,7 +197,9 @@ def load_model(source: str | Path | onnx.ModelProto, input_shapes: dict[str, tup
     model, where = read_model(source)
     model = onnx.ModelProto.FromString(model.SerializeToString())
     generated = name_unnamed_nodes(model.graph)
-    opset = _check_supported(model, where, generated)
+    _check_supported(model, where, generated)
+    model = _upgrade_old_opset(model, where, generated)
+    opset = model_opset(model)
     _settle_initializers(model, initializers_as_inputs)
     _set_input_shapes(model, dict(input_shapes or {}), where)
     _forget_symbolic_shapes(model)

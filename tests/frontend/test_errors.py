@@ -88,13 +88,6 @@ def test_saved_model_loads_from_a_path(tmp_path: Path) -> None:
     assert [n.op for n in load_model(path).nodes] == ["Conv"]
 
 
-def test_opset_older_than_7_is_rejected_with_the_fix() -> None:
-    model = make_model([node("Relu", ["x"])], {"x": (2, 3)}, ["y"], opset=6)
-    with pytest.raises(UnsupportedOp, match="opset 6 is older than the oldest supported .7.; upgrade it with "
-                                            "onnx.version_converter"):
-        load_model(model)
-
-
 # --- converter-specific refusals -------------------------------------------
 
 def test_unknown_attribute_is_refused() -> None:

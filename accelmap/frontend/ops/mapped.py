@@ -96,12 +96,31 @@ def matmul(node: OnnxNode, ctx: Lowering) -> None:
 @converter("Gemm", since=1)
 def gemm(node: OnnxNode, ctx: Lowering, *, alpha: float = 1.0, beta: float = 1.0, transA: int = 0,
          transB: int = 0, broadcast: int = 0) -> None:
-    """Gemm: alpha * A' B' + beta * C, the product mapped, alpha and beta*C as post-ops."""
+    """Gemm: alpha * A' B' + beta * C, the product mapped, alpha and a constant beta*C as post-ops.
+
+    A C computed at run time (PyTorch's addmm) is added after the layer by host ops (Mul by beta
+    unless it is 1, then Add).
+    """
     del broadcast  # opset < 7 only; broadcasting is always on from opset 7
     post: tuple[PostOp, ...] = ()
     if alpha != 1.0:
         post += (PostOp("mul", tensor=ctx.add_constant(f"{node.name}/alpha", np.array(alpha, np.float32))),)
-    if len(node.inputs) > 2 and node.inputs[2] and beta != 0.0:
-        c = ctx.require_const(node, node.inputs[2], "C")
+    c_input = node.inputs[2] if len(node.inputs) > 2 and beta != 0.0 else ""
+    c = ctx.const(c_input)
+    if c is not None:
         post += (PostOp("add", tensor=ctx.add_constant(f"{node.name}/C", (beta * c).astype(c.dtype))),)
-    emit_matmul(node, ctx, node.inputs[0], node.inputs[1], bool(transA), bool(transB), post)
+    if not c_input or c is not None:
+        emit_matmul(node, ctx, node.inputs[0], node.inputs[1], bool(transA), bool(transB), post)
+        return
+    shape, dtype = ctx.shape(node.outputs[0]), ctx.dtype(node.outputs[0])
+    product = ctx.fresh(f"{node.outputs[0]}/AB")
+    ctx.declare(product, shape, dtype)
+    layer = OnnxNode(node.name, node.op_type, node.inputs, (product,), {}, node.domain, node.position)
+    emit_matmul(layer, ctx, node.inputs[0], node.inputs[1], bool(transA), bool(transB), post)
+    if beta != 1.0:
+        scaled = ctx.fresh(f"{c_input}/beta")
+        ctx.declare(scaled, ctx.shape(c_input), ctx.dtype(c_input))
+        beta_value = ctx.add_constant(f"{node.name}/beta", np.array(beta, np.dtype(ctx.dtype(c_input))))
+        ctx.emit(Node(ctx.fresh(f"{node.name}/beta"), "Mul", (c_input, beta_value), (scaled,)))
+        c_input = scaled
+    ctx.emit(Node(ctx.fresh(f"{node.name}/C"), "Add", (product, c_input), node.outputs[:1]))

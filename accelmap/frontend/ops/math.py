@@ -180,6 +180,33 @@ def cast(node: OnnxNode, ctx: Lowering, *, to: int, saturate: int = 1) -> None:
 @converter("PRelu", since=7)
 def prelu(node: OnnxNode, ctx: Lowering) -> None:
     """PRelu (x < 0 ? slope * x : x, slope broadcast to x): a host op."""
+    x, slope = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1])
+    try:
+        fits = np.broadcast_shapes(x, slope) == tuple(x)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise UnsupportedOp(f"{node.ref}: PRelu slope of shape {slope} does not broadcast to the input {x} "
+                            f"(numpy rules, from opset 7); a per-channel slope needs shape (C, 1, 1)")
+    ctx.host(node)
+
+
+@converter("Selu", since=6)
+def selu(node: OnnxNode, ctx: Lowering, *, alpha: float = 1.67326319217681884765625,
+         gamma: float = 1.05070102214813232421875) -> None:
+    """Selu (gamma * (x > 0 ? x : alpha * (exp(x) - 1))): a host op."""
+    ctx.host(node, alpha=float(alpha), gamma=float(gamma))
+
+
+@converter("Softplus", since=1)
+def softplus(node: OnnxNode, ctx: Lowering) -> None:
+    """Softplus (log(1 + exp(x))): a host op."""
+    ctx.host(node)
+
+
+@converter("Softsign", since=1)
+def softsign(node: OnnxNode, ctx: Lowering) -> None:
+    """Softsign (x / (1 + |x|)): a host op."""
     ctx.host(node)
 
 

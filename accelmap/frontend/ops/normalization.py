@@ -1,4 +1,5 @@
-"""Converters for normalisation ops: BatchNormalization (folded later when it can be) and LRN."""
+"""Converters for normalisation ops: BatchNormalization (folded later when it can be), LRN and
+InstanceNormalization."""
 from __future__ import annotations
 
 from accelmap.errors import UnsupportedOp
@@ -24,3 +25,11 @@ def lrn(node: OnnxNode, ctx: Lowering, *, size: int, alpha: float = 1e-4, beta: 
         bias: float = 1.0) -> None:
     """Local response normalisation across `size` neighbouring channels."""
     ctx.host(node, size=int(size), alpha=float(alpha), beta=float(beta), bias=float(bias))
+
+
+@converter("InstanceNormalization", since=6)
+def instance_normalization(node: OnnxNode, ctx: Lowering, *, epsilon: float = 1e-5) -> None:
+    """InstanceNormalization (per sample and channel over the spatial axes, then scale and bias): a host op."""
+    if len(ctx.shape(node.inputs[0])) < 3:
+        raise UnsupportedOp(f"{node.ref}: InstanceNormalization needs an input of rank 3 or more (N, C, ...)")
+    ctx.host(node, epsilon=float(epsilon))

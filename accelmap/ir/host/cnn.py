@@ -38,6 +38,25 @@ def softmax(x: np.ndarray, *, axes: tuple[int, ...]) -> np.ndarray:
     return (e / e.sum(axis=axes, keepdims=True)).astype(x.dtype)
 
 
+@host_kernel("LogSoftmax")
+def log_softmax(x: np.ndarray, *, axes: tuple[int, ...]) -> np.ndarray:
+    """x - max - log(sum(exp(x - max))) over `axes` jointly."""
+    shifted = x - x.max(axis=axes, keepdims=True)
+    return (shifted - np.log(np.exp(shifted).sum(axis=axes, keepdims=True))).astype(x.dtype)
+
+
+@host_kernel("InstanceNormalization")
+def instance_normalization(x: np.ndarray, scale: np.ndarray, bias: np.ndarray, *, epsilon: float) -> np.ndarray:
+    """Per sample and channel: (x - mean) / sqrt(var + epsilon) * scale[c] + bias[c], statistics over the
+    spatial axes."""
+    axes = tuple(range(2, x.ndim))
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    mean = x.mean(axis=axes, keepdims=True)
+    variance = np.square(x - mean).mean(axis=axes, keepdims=True)
+    y = (x - mean) / np.sqrt(variance + np.float32(epsilon)) * scale.reshape(shape) + bias.reshape(shape)
+    return y.astype(x.dtype)
+
+
 def _activation(x: np.ndarray, op: PostOp) -> np.ndarray:
     """Run an activation through the post-op kernel, keeping x's dtype."""
     return apply_post_op(x, op, {}).astype(x.dtype, copy=False)

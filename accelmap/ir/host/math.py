@@ -25,9 +25,11 @@ def div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @host_kernel("Pow")
 def power(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """x ** y in the dtype of x (the exponent may have another type)."""
+    """x ** y in the dtype of x (the exponent may have another type); NaN for a negative x to a
+    fractional y."""
     x = np.asarray(x)
-    return np.power(x, y).astype(x.dtype, copy=False)
+    with np.errstate(invalid="ignore"):
+        return np.power(x, y).astype(x.dtype, copy=False)
 
 
 @host_kernel("Sqrt")
@@ -169,6 +171,24 @@ def cast(x: np.ndarray, *, to: str) -> np.ndarray:
 def prelu(x: np.ndarray, slope: np.ndarray) -> np.ndarray:
     """x where x >= 0, else slope * x (slope broadcast to x)."""
     return np.where(x < 0, x * slope, x).astype(x.dtype, copy=False)
+
+
+@host_kernel("Selu")
+def selu(x: np.ndarray, *, alpha: float, gamma: float) -> np.ndarray:
+    """gamma * x where x > 0, else gamma * alpha * (exp(x) - 1)."""
+    return (gamma * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))).astype(x.dtype, copy=False)
+
+
+@host_kernel("Softplus")
+def softplus(x: np.ndarray) -> np.ndarray:
+    """log(1 + exp(x)), computed without overflow as max(x, 0) + log1p(exp(-|x|))."""
+    return (np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))).astype(x.dtype, copy=False)
+
+
+@host_kernel("Softsign")
+def softsign(x: np.ndarray) -> np.ndarray:
+    """x / (1 + |x|)."""
+    return (x / (1 + np.abs(x))).astype(x.dtype, copy=False)
 
 
 @host_kernel("Elu")
