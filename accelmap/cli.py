@@ -329,6 +329,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     schedule = compiled.schedule()
     api.save_schedule(schedule, out_dir, force=args.force)
+    args.written = out_dir  # an interrupt from here on comes after OUTDIR is complete
     rows = layer_rows(schedule)
     verdict = api.validate(out_dir, args.input) if args.validate else None
     if args.json:
@@ -566,7 +567,9 @@ def main(argv: list[str] | None = None) -> int:
             return COMMANDS[args.command](args)
         except KeyboardInterrupt as interrupt:  # SIGINT, SIGTERM or SIGHUP: cleanup has run on the way here
             ignore_from_now()
-            print(f"interrupted ({interrupt}); nothing was written", file=sys.stderr)
+            written = getattr(args, "written", None)
+            done = f"{written} was complete before it" if written else "nothing was written"
+            print(f"interrupted ({interrupt}); {done}", file=sys.stderr)
             return exit_code(interrupt)
         except InfeasibleLayer as err:
             _report(err, debug)

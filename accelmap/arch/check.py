@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from accelmap.arch.check_constraints import FanoutFacts, LevelFacts, check_constraints
-from accelmap.arch.check_values import (at, check_keys, expect_bool, expect_int, expect_list,
+from accelmap.arch.check_values import (MAX_SIZE_BITS, at, check_keys, expect_bool, expect_int, expect_list,
                                         expect_mapping, expect_name_map, expect_names, expect_number,
                                         expect_size, expect_str, optional, require, required, suggest)
 from accelmap.arch.spec import PSUM_WRITES, TENSORS
@@ -233,7 +233,10 @@ def _check_capacity(entry: dict, path: str, widths: set[int] | None, problems: l
         return
     width = optional(entry, "width", path, problems, expect_int)
     block = optional(entry, "block-size", path, problems, expect_int)
-    optional(entry, "depth", path, problems, expect_int)
+    depth = optional(entry, "depth", path, problems, expect_int)
+    row = width if width is not None else block * max(widths) if block is not None and widths else None
+    if depth is not None and row is not None and depth * row > MAX_SIZE_BITS:
+        problems.append(f"{at(path, 'depth')}: {depth} rows of {row} bits is more than 128TiB")
     if "depth" not in entry:
         problems.append(f"{at(path, 'depth')}: missing; give the number of rows beside {' and '.join(given)}")
     elif "width" not in entry and "block-size" not in entry:

@@ -108,12 +108,12 @@ def expect_bool(value: object, path: str, problems: list[str]) -> bool | None:
     return value
 
 
-MAX_INT = 2**24
-"""Largest integer an arch field takes (rows, bits per row, words per block, array sides, 16M): a capacity
-(rows x words per row x word bits) stays inside the solver's 64-bit integers."""
+MAX_INT = 2**31 - 1
+"""Largest integer an arch field takes (rows, bits per row, words per block, array sides); with capacities
+at most MAX_SIZE_BITS, the solver's 64-bit integers do not overflow."""
 
 MAX_SIZE_BITS = 2**50
-"""Largest size an arch field takes (128 TiB), for the same reason."""
+"""Largest capacity a level or partition may have (128 TiB)."""
 
 
 def expect_int(value: object, path: str, problems: list[str], positive: bool = True) -> int | None:
