@@ -126,8 +126,10 @@ def _compile_parser(subs: argparse._SubParsersAction) -> None:
     search = parser.add_argument_group("search")
     search.add_argument("--objective", choices=["energy", "latency", "edp"], default="energy",
                         help="what to minimise (default: energy)")
-    search.add_argument("--jobs", type=int, default=None, help="worker processes (default: number of cores)")
-    search.add_argument("--time-limit", type=float, default=30.0, help="seconds per unique layer (default: 30)")
+    search.add_argument("--jobs", type=int, default=None,
+                        help="worker processes, 1 to 4 per core (default: number of cores)")
+    search.add_argument("--time-limit", type=float, default=30.0,
+                        help="seconds per unique layer, 0.01 to 1e6 (default: 30)")
     search.add_argument("--padding", action="store_true",
                         help="also search padded bounds (7 -> 8, 56 -> 60), after the unpadded optimum; a padded "
                              "mapping is kept only when cheaper; slow to prove on large layers")
@@ -137,7 +139,8 @@ def _compile_parser(subs: argparse._SubParsersAction) -> None:
     search.add_argument("--cache-dir", default=None, help="result cache (default: ~/.cache/accelmap)")
     output = parser.add_argument_group("results")
     output.add_argument("-o", "--output", default=None, help="OUTDIR to write (default: ./accelmap-out/MODEL)")
-    output.add_argument("--force", action="store_true", help="replace an existing OUTDIR")
+    output.add_argument("--force", action="store_true", help="replace an existing OUTDIR (only an accelmap OUTDIR or an empty directory; "
+                             "the swap is atomic)")
     output.add_argument("--validate", action="store_true", help="execute OUTDIR and compare with onnxruntime")
     output.add_argument("--input", default=None, metavar="FILE.npz",
                         help="with --validate: the inputs (name -> array); default random, seeded")
