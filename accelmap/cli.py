@@ -86,12 +86,23 @@ def build_parser() -> argparse.ArgumentParser:
     show = _subparser(arch_subs, "show", "print an architecture's hierarchy, capacities and energies",
                       "  accelmap arch show eyeriss\n  accelmap arch show my_arch.yaml")
     show.add_argument("arch", help="a preset name or an arch YAML file")
-    imp = _subparser(arch_subs, "import", "convert a Timeloop architecture and its ERT into accelmap's YAML",
+    imp = _subparser(arch_subs, "import", "convert a Timeloop design (architecture, ERT, ART, constraints) into "
+                     "accelmap's YAML",
                      "  accelmap arch import arch.yaml ERT.yaml -o mine.yaml\n"
+                     "  accelmap arch import arch.yaml ERT.yaml --art ART.yaml --constraints constraints.yaml\n"
                      "  accelmap arch import eyeriss_like.yaml ERT.yaml --pricing max-action")
-    imp.add_argument("timeloop_arch", help="Timeloop v0.3 `architecture:` or v0.2 `arch:` YAML")
+    imp.add_argument("timeloop_arch", help="Timeloop v0.4 / v0.3 `architecture:` or v0.2 `arch:` YAML")
     imp.add_argument("ert", nargs="?", default=None, help="Timeloop/Accelergy energy reference table YAML")
     imp.add_argument("-o", "--output", default=None, help="write accelmap YAML here (default: stdout)")
+    imp.add_argument("--art", default=None, help="Accelergy area reference table: area per level and MAC")
+    imp.add_argument("--constraints", nargs="+", action="extend", default=[], metavar="FILE",
+                     help="files with architecture_constraints (several allowed); mapspace constraints in "
+                          "them are left out, with a note")
+    imp.add_argument("--mapspace-constraints", nargs="+", action="extend", default=[], metavar="FILE",
+                     help="files whose mapspace_constraints (search hints in Timeloop) are imported as "
+                          "constraints too")
+    imp.add_argument("--timeloop-accounting", action="store_true",
+                     help="count as Timeloop does where accelmap differs on purpose (drains free; docs/timeloop.md)")
     imp.add_argument("--pricing", choices=["per-action", "max-action"], default="per-action",
                      help="max-action prices every access at the component's costliest action, as Timeloop v0.3")
     imp.add_argument("--bandwidth-unit", choices=["words", "bytes"], default="words",
@@ -269,11 +280,16 @@ def cmd_arch(args: argparse.Namespace) -> int:
 
     if args.arch_command == "import":
         from accelmap.arch.dump import arch_to_yaml
-        from accelmap.interop.timeloop import import_timeloop_arch
+        from accelmap.interop.timeloop import import_timeloop_design
 
-        arch = import_timeloop_arch(args.timeloop_arch, args.ert, pricing=args.pricing,
-                                    bandwidth_unit=args.bandwidth_unit)
-        text = arch_to_yaml(arch)
+        design = import_timeloop_design(args.timeloop_arch, args.ert, art_yaml_path=args.art,
+                                        constraints=tuple(args.constraints),
+                                        mapspace_constraints=tuple(args.mapspace_constraints),
+                                        pricing=args.pricing, bandwidth_unit=args.bandwidth_unit,
+                                        timeloop_accounting=args.timeloop_accounting)
+        for note in design.notes:
+            print(f"note: {note}", file=sys.stderr)
+        text = arch_to_yaml(design.arch)
         if args.output is None:
             print(text, end="")
             return EXIT_OK

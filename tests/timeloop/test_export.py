@@ -34,11 +34,13 @@ def write(folder: Path, files: dict[str, str]) -> Path:
 
 
 def timeloop_expressible(arch: Arch) -> Arch:
-    """`arch` without what Timeloop files cannot carry: hop energy, per-tensor DRAM energies."""
+    """`arch` without what Timeloop files cannot carry: hop energy, per-tensor DRAM energies, partial-sum
+    writes priced as writes (Timeloop prices them with its `update` action)."""
     dram = arch.levels[0]
     dearest = max(dram.tensors.values(), key=lambda cost: cost.read_energy)
     return replace(arch, levels=(replace(dram, tensors={t: dearest for t in dram.tensors}), *arch.levels[1:]),
-                   fanouts=tuple(replace(f, hop_energy=0) for f in arch.fanouts))
+                   fanouts=tuple(replace(f, hop_energy=0) for f in arch.fanouts),
+                   accounting=replace(arch.accounting, psum_writes="update"))
 
 
 @pytest.mark.parametrize("case, mapping", [("eyeriss256_vgg", "mapping.yaml"),
@@ -130,6 +132,8 @@ def test_what_timeloop_cannot_carry_is_listed_in_the_architecture_file():
         "# accelmap: level SRAM: each of its components gets the level's bandwidth",
         "# accelmap: level RF: tensors with different word widths or energies are separate components, "
         "each given the whole shared capacity",
-        "# accelmap: fanout PE_array: hop_energy 1.0 pJ is not carried (Timeloop prices its own network)"]
+        "# accelmap: fanout PE_array: hop_energy 1.0 pJ is not carried (Timeloop prices its own network)",
+        "# accelmap: partial-sum first writes and overwrites are priced as Timeloop does, with the ERT's update "
+        "(accounting psum_writes: update), not with write_energy"]
     assert not [line for line in arch_to_timeloop(timeloop_expressible(load_arch("eyeriss"))).splitlines()
                 if line.startswith("#")]

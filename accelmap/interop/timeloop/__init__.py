@@ -10,7 +10,8 @@ docs/timeloop.md is the user's guide.
 from __future__ import annotations
 
 from accelmap.arch.spec import Arch
-from accelmap.interop.timeloop.arch import arch_to_timeloop, import_timeloop_arch
+from accelmap.interop.timeloop.arch import ImportedDesign, arch_to_timeloop, import_timeloop_arch, import_timeloop_design
+from accelmap.interop.timeloop.constraints import constraints_to_timeloop
 from accelmap.interop.timeloop.ert import ert_to_timeloop
 from accelmap.interop.timeloop.evaluate import EvaluateResult, evaluate_timeloop
 from accelmap.interop.timeloop.mapping import load_timeloop_mapping, mapping_to_timeloop
@@ -26,6 +27,7 @@ def timeloop_files(workload: Workload, arch: Arch, mapping: Mapping) -> dict[str
             "mapping.yaml": mapping_to_timeloop(workload, arch, mapping)}
 
 
-__all__ = ["EvaluateResult", "arch_to_timeloop", "ert_to_timeloop", "evaluate_timeloop", "import_timeloop_arch",
+__all__ = ["EvaluateResult", "ImportedDesign", "arch_to_timeloop", "constraints_to_timeloop", "ert_to_timeloop",
+           "evaluate_timeloop", "import_timeloop_arch", "import_timeloop_design",
            "load_timeloop_mapping", "load_timeloop_problem", "mapping_to_timeloop", "problem_to_timeloop",
            "timeloop_files"]

@@ -20,29 +20,36 @@ words) and are divided by the block size, since accelmap prices words:
   access costs the component's most expensive ERT action, an update two.
 
 A component missing from the ERT may carry `vector-access-energy` (pJ per
-block) instead. Bandwidths are words per cycle (current Timeloop) unless
+block) instead. An Accelergy ART gives each level and the MACs their area
+(µm² per instance). A `dummy_storage` component (timeloopfe's spatial
+stage) is a buffer-less level; components with `enabled: false` are left
+out. Constraints (`constraints.py`) found in the architecture file or given
+beside it become the arch's `constraints:` entries. Bandwidths are words per cycle (current Timeloop) unless
 `bandwidth_unit="bytes"` (Timeloop v0.3 compared words x word-bytes with
 them: Eyeriss' `2` at 16 bits is one word a cycle). docs/timeloop.md lists what does not carry over.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from accelmap.arch.build import build_arch
 from accelmap.arch.check import check_arch
 from accelmap.arch.check_values import at, check_keys, expect_int, expect_list, expect_mapping, expect_number, show
-from accelmap.arch.spec import Arch, Level
+from accelmap.arch.spec import TIMELOOP_ACCOUNTING, Arch, Level
 from accelmap.errors import ArchError
 from accelmap.interop.timeloop.components import Component, approximations, components
-from accelmap.interop.timeloop.ert import ert_table
+from accelmap.interop.timeloop.constraints import (Directive, ReadConstraints, component_directives, directives_in,
+                                                   read_constraint_files, to_accelmap)
+from accelmap.interop.timeloop.ert import art_table, ert_table
 from accelmap.interop.timeloop.names import read_yaml
 from accelmap.interop.timeloop.yaml_text import dump
 
 PRICINGS = ("per-action", "max-action")
 BANDWIDTH_UNITS = ("words", "bytes")
 STORAGE_CLASSES = ("DRAM", "SRAM", "regfile", "smartbuffer", "storage", "buffet")
+DUMMY_CLASSES = ("dummy",)
 COMPUTE_CLASSES = ("mac", "compute")
 NETWORK_CLASSES = ("NoC", "Legacy", "ReductionTree", "SimpleMulticast")
 """Timeloop's class families, matched as substrings (case-insensitive)."""
@@ -66,8 +73,16 @@ class _TreeComponent:
     mesh_x: int
 
 
+@dataclass(frozen=True)
+class ImportedDesign:
+    """A Timeloop design read into an `Arch`, with what the user should be told about the import."""
+
+    arch: Arch
+    notes: tuple[str, ...] = ()
+
+
 def import_timeloop_arch(arch_yaml_path: str | Path, ert_yaml_path: str | Path | None = None, *,
-                         pricing: str = "per-action", bandwidth_unit: str = "words") -> Arch:
+                         pricing: str = "per-action", bandwidth_unit: str = "words", **design) -> Arch:
     """The `Arch` described by a Timeloop architecture YAML priced by its Accelergy ERT.
 
     Without `ert_yaml_path`, an `ERT:` section inside the architecture file
@@ -75,11 +90,43 @@ def import_timeloop_arch(arch_yaml_path: str | Path, ert_yaml_path: str | Path |
     `ArchError` naming the file and the key path of every problem.
     `bandwidth_unit` says how `read_bandwidth` / `write_bandwidth` are read:
     "words" per cycle (current Timeloop) or "bytes" per cycle (Timeloop v0.3).
+    `design` takes `import_timeloop_design`'s ART, constraints and accounting.
+    """
+    return import_timeloop_design(arch_yaml_path, ert_yaml_path, pricing=pricing, bandwidth_unit=bandwidth_unit,
+                                  **design).arch
+
+
+def import_timeloop_design(arch_yaml_path: str | Path, ert_yaml_path: str | Path | None = None, *,
+                           art_yaml_path: str | Path | None = None, constraints: tuple[str | Path, ...] = (),
+                           mapspace_constraints: tuple[str | Path, ...] = (), pricing: str = "per-action",
+                           bandwidth_unit: str = "words", timeloop_accounting: bool = False) -> ImportedDesign:
+    """A whole Timeloop design: architecture + ERT, optionally ART (areas) and constraint files.
+
+    Constraints inside the architecture file are read too; mapspace
+    constraints only from `mapspace_constraints` files (elsewhere they are
+    noted and left out). `timeloop_accounting` switches the arch's
+    accounting to Timeloop's (`TIMELOOP_ACCOUNTING`: drains free);
+    without it only `psum_writes: update` (`arch_from_timeloop`).
     """
     doc = read_yaml(arch_yaml_path, "architecture")
     ert = read_yaml(ert_yaml_path, "ERT") if ert_yaml_path is not None else None
-    return arch_from_timeloop(doc, ert, name=Path(arch_yaml_path).stem, source=str(arch_yaml_path),
-                              pricing=pricing, bandwidth_unit=bandwidth_unit)
+    art = read_yaml(art_yaml_path, "ART") if art_yaml_path is not None else None
+    found = read_constraint_files(list(constraints), list(mapspace_constraints)) \
+        if constraints or mapspace_constraints else ReadConstraints()
+    problems: list[str] = []
+    own = ReadConstraints()
+    directives_in(doc, str(arch_yaml_path), own, problems, mapspace=False)
+    if problems:
+        raise ArchError(str(arch_yaml_path), problems)
+    arch = arch_from_timeloop(doc, ert, name=Path(arch_yaml_path).stem, source=str(arch_yaml_path),
+                              pricing=pricing, bandwidth_unit=bandwidth_unit, art=art,
+                              directives=[*own.directives, *found.directives])
+    accounting = TIMELOOP_ACCOUNTING if timeloop_accounting else arch.accounting
+    sources = [f"areas: {art_yaml_path}"] * (art_yaml_path is not None)
+    sources += [f"constraints: {', '.join(map(str, (*constraints, *mapspace_constraints)))}"] * bool(found.directives)
+    description = "; ".join([arch.description, *sources])
+    return ImportedDesign(replace(arch, accounting=accounting, description=description),
+                          tuple(own.notes + found.notes))
 
 
 def is_timeloop_arch(doc: object) -> bool:
@@ -88,19 +135,29 @@ def is_timeloop_arch(doc: object) -> bool:
 
 
 def arch_from_timeloop(doc: object, ert: object | None, *, name: str, source: str,
-                       pricing: str = "per-action", bandwidth_unit: str = "words") -> Arch:
-    """Build the `Arch` from parsed Timeloop architecture and ERT documents (module docstring)."""
+                       pricing: str = "per-action", bandwidth_unit: str = "words", art: object | None = None,
+                       directives: list[Directive] = ()) -> Arch:
+    """Build the `Arch` from parsed Timeloop architecture, ERT and ART documents and constraint
+    directives (module docstring). Partial-sum writes are priced with the ERT's `update`
+    (`psum_writes: update`), as Timeloop does."""
     if pricing not in PRICINGS:
         raise ValueError(f"unknown pricing {pricing!r}; pricings are {', '.join(PRICINGS)}")
     if bandwidth_unit not in BANDWIDTH_UNITS:
         raise ValueError(f"unknown bandwidth unit {bandwidth_unit!r}; units are {', '.join(BANDWIDTH_UNITS)}")
     problems: list[str] = []
-    found = _flatten(doc, problems)
+    directives = list(directives)
+    found = _flatten(doc, problems, directives)
     if ert is None and isinstance(doc, dict) and "ERT" in doc:
         ert = {"ERT": doc["ERT"]}
     table = ert_table(ert, problems) if ert is not None else {}
+    areas = art_table(art, problems) if art is not None else {}
     raw = (_arch_document(found, table, pricing, bandwidth_unit, source, problems)
            if found or not problems else None)
+    if raw is not None:
+        _add_areas(raw, found, areas)
+        entries = to_accelmap(directives, raw, problems)
+        if entries:
+            raw["constraints"] = entries
     if problems or raw is None:
         raise ArchError(source, problems)
     converted = check_arch(raw)
@@ -109,8 +166,9 @@ def arch_from_timeloop(doc: object, ert: object | None, *, name: str, source: st
     return build_arch(raw, name=name)
 
 
-def _flatten(doc: object, problems: list[str]) -> list[_TreeComponent]:
-    """Storage and compute components outermost first, from either Timeloop form."""
+def _flatten(doc: object, problems: list[str], directives: list[Directive]) -> list[_TreeComponent]:
+    """Storage and compute components outermost first, from either Timeloop form; the v0.4 per-component
+    constraints are added to `directives`."""
     if not is_timeloop_arch(doc):
         problems.append("(top level): expected an 'architecture:' tree (Timeloop v0.3) or an 'arch:' section (v0.2)")
         return []
@@ -119,7 +177,7 @@ def _flatten(doc: object, problems: list[str]) -> list[_TreeComponent]:
         root = expect_mapping(doc["architecture"], "architecture", problems)
         for i, node in enumerate(expect_list(root.get("subtree"), "architecture.subtree", problems) or []
                                  if root else []):
-            _walk(node, at("architecture.subtree", i), {}, 1, found, problems)
+            _walk(node, at("architecture.subtree", i), {}, 1, found, problems, directives)
         return found
     arch = expect_mapping(doc["arch"], "arch", problems) or {}
     storage = expect_list(arch.get("storage"), "arch.storage", problems) or []
@@ -137,7 +195,7 @@ def _flatten(doc: object, problems: list[str]) -> list[_TreeComponent]:
 
 
 def _walk(node: object, path: str, inherited: dict, count: int, found: list[_TreeComponent],
-          problems: list[str]) -> None:
+          problems: list[str], directives: list[Directive]) -> None:
     """Collect a subtree's `local` components in order, then those of its subtrees."""
     node = expect_mapping(node, path, problems)
     if node is None:
@@ -150,13 +208,18 @@ def _walk(node: object, path: str, inherited: dict, count: int, found: list[_Tre
         entry = expect_mapping(entry, local_path, problems)
         if entry is None:
             continue
-        check_keys(entry, ("name", "class", "attributes", "description", "required_actions"), local_path, problems)
+        check_keys(entry, ("name", "class", "attributes", "description", "required_actions", "enabled",
+                           "constraints"), local_path, problems)
+        if entry.get("enabled", True) is False:
+            continue
         name, own = _parse_name(entry.get("name"), at(local_path, "name"), problems)
+        if "constraints" in entry and name is not None:
+            directives += component_directives(name, entry["constraints"], at(local_path, "constraints"), problems)
         own_attributes = expect_mapping(entry.get("attributes", {}), at(local_path, "attributes"), problems)
         _add(found, name, local_path, entry.get("class"), {**attributes, **(own_attributes or {})},
              count * copies * own, problems)
     for i, child in enumerate(expect_list(node.get("subtree", []), at(path, "subtree"), problems) or []):
-        _walk(child, at(at(path, "subtree"), i), attributes, count * copies, found, problems)
+        _walk(child, at(at(path, "subtree"), i), attributes, count * copies, found, problems, directives)
 
 
 def _add(found: list[_TreeComponent], name: str | None, path: str, cls: object, attributes: dict,
@@ -165,7 +228,8 @@ def _add(found: list[_TreeComponent], name: str | None, path: str, cls: object, 
     if not isinstance(cls, str):
         problems.append(f"{at(path, 'class')}: missing; give the component class (e.g. SRAM, regfile, intmac)")
         return
-    families = (("network", NETWORK_CLASSES), ("compute", COMPUTE_CLASSES), ("storage", STORAGE_CLASSES))
+    families = (("network", NETWORK_CLASSES), ("compute", COMPUTE_CLASSES), ("dummy", DUMMY_CLASSES),
+                ("storage", STORAGE_CLASSES))
     kind = next((k for k, family in families if any(f.lower() in cls.lower() for f in family)), None)
     if kind is None:
         problems.append(f"{at(path, 'class')}: unknown class '{cls}'; expected a storage class "
@@ -203,7 +267,7 @@ def _parse_name(value: object, path: str, problems: list[str]) -> tuple[str | No
 def _arch_document(found: list[_TreeComponent], table: dict[str, dict[str, float]], pricing: str,
                    bandwidth_unit: str, source: str, problems: list[str]) -> dict | None:
     """The accelmap arch document (docs/arch-format.md) for the components."""
-    storage = [c for c in found if c.kind == "storage"]
+    storage = [c for c in found if c.kind in ("storage", "dummy")]
     compute = [c for c in found if c.kind == "compute"]
     if not storage or len(compute) != 1:
         problems.append("(architecture): expected storage components and exactly one MAC component; found "
@@ -212,10 +276,21 @@ def _arch_document(found: list[_TreeComponent], table: dict[str, dict[str, float
     chain = [*storage, compute[0]]
     fanouts = [f for outer, inner in zip(chain, chain[1:]) if (f := _fanout(outer, inner, problems))]
     return {"description": f"imported from Timeloop {source} (pricing: {pricing})",
+            "accounting": {"psum_writes": "update"},
             "levels": [_level(c, i, table.get(c.name), pricing, bandwidth_unit, problems)
                        for i, c in enumerate(storage)],
             "fanouts": fanouts,
             "compute": {"mac_energy": _mac_energy(compute[0], table.get(compute[0].name), pricing, problems)}}
+
+
+def _add_areas(raw: dict, found: list[_TreeComponent], areas: dict[str, float]) -> None:
+    """Each level's and the MACs' area (µm² per instance) from the ART, where it names them."""
+    for entry in raw["levels"]:
+        if entry["name"] in areas:
+            entry["area"] = areas[entry["name"]]
+    compute = next(c for c in found if c.kind == "compute")
+    if compute.name in areas:
+        raw["compute"]["area"] = areas[compute.name]
 
 
 def _fanout(outer: _TreeComponent, inner: _TreeComponent, problems: list[str]) -> dict | None:
@@ -234,6 +309,8 @@ def _fanout(outer: _TreeComponent, inner: _TreeComponent, problems: list[str]) -
 def _level(c: _TreeComponent, index: int, actions: dict[str, float] | None, pricing: str, bandwidth_unit: str,
            problems: list[str]) -> dict:
     """One storage component as an accelmap level: capacity in bits, energies in pJ per word."""
+    if c.kind == "dummy" and index > 0:
+        return {"name": c.name, "storage": False}
     a, path = c.attributes, at(c.path, "attributes")
     sizes = {}
     for name, keys in SIZE_KEYS.items():

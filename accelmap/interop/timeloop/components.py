@@ -74,6 +74,10 @@ def approximations(arch: Arch) -> list[str]:
     notes += [f"fanout {f.name}: no {w} is not carried (Timeloop's network always allows it)"
               for f in arch.fanouts for w, able in (("multicast", f.multicast), ("reduction", f.reduction))
               if not able]
+    if arch.accounting.psum_writes == "write" and any(
+            c.write_energy != max(0, c.update_energy - c.read_energy) for lv in arch.levels for c in lv.tensors.values()):
+        notes.append("partial-sum first writes and overwrites are priced as Timeloop does, with the ERT's update "
+                     "(accounting psum_writes: update), not with write_energy")
     if arch.compute.macs_per_pe > 1:
         notes.append(f"{arch.compute.macs_per_pe} MACs per PE are written as 1")
     return notes

@@ -1,10 +1,12 @@
-"""Accelergy's energy reference table (ERT): read into energies per component and action, and written.
+"""Accelergy's energy and area reference tables (ERT, ART): read per component, and the ERT written.
 
 Read: ERT v0.2 (tables by name), v0.3 (a list of tables) and ERT_summary
 (`max_energy` per action); each action's energy is its most expensive
 argument variant, and a table is matched to its component by the last name
 in the table key with ranges stripped, as Timeloop does. Written: ERT v0.2
 tables for `components.components(arch)`, pJ per word (`block-size: 1`).
+The ART (v0.3 / v0.4 lists, v0.2 tables by name, ART_summary) gives µm² per
+instance of each component, matched the same way.
 """
 from __future__ import annotations
 
@@ -53,6 +55,27 @@ def ert_table(ert: object, problems: list[str]) -> dict[str, dict[str, float]]:
                 energies[str(action)] = max(values)
         table[RANGE.sub("", key).split(".")[-1]] = energies
     return table
+
+
+def art_table(art: object, problems: list[str]) -> dict[str, float]:
+    """component base name -> µm² per instance, from Accelergy's ART or ART_summary."""
+    root = next((art[k] for k in ("ART", "ART_summary") if isinstance(art, dict) and k in art), art)
+    tables = next((root[k] for k in ("tables", "table_summary") if isinstance(root, dict) and k in root), None)
+    if isinstance(tables, dict):
+        tables = [{"name": key, "area": value} for key, value in tables.items()]
+    if not isinstance(tables, list):
+        problems.append("ART.tables: expected Accelergy's area reference table (a list of name and area)")
+        return {}
+    areas: dict[str, float] = {}
+    for i, entry in enumerate(tables):
+        path = at("ART.tables", i)
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            problems.append(f"{path}: expected a component name with its area")
+            continue
+        area = expect_number(entry.get("area"), at(path, "area"), problems, positive=False)
+        if area is not None:
+            areas[RANGE.sub("", entry["name"]).split(".")[-1]] = float(area)
+    return areas
 
 
 def ert_to_timeloop(arch: Arch) -> str:
