@@ -47,6 +47,7 @@ def _check_accounting(value: object, problems: list[str]) -> None:
         return
     check_keys(entry, ACCOUNTING_KEYS, "accounting", problems)
     optional(entry, "drain_reads", "accounting", problems, expect_bool)
+    optional(entry, "halo_past_irrelevant", "accounting", problems, expect_bool)
     if entry.get("psum_writes", "write") not in PSUM_WRITES:
         problems.append(f"accounting.psum_writes: expected one of {', '.join(PSUM_WRITES)}, "
                         f"got {entry['psum_writes']!r}")

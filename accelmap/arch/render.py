@@ -27,8 +27,9 @@ def render_arch(arch: Arch) -> str:
         lines.append("area: not every on-chip level gives one, so no total")
     if arch.accounting != Accounting():
         lines.append(f"accounting: drain reads {'priced' if arch.accounting.drain_reads else 'free'}, "
-                     f"partial-sum first writes and overwrites priced as {arch.accounting.psum_writes} "
-                     "(docs/timeloop.md)")
+                     f"partial-sum first writes and overwrites priced as {arch.accounting.psum_writes}, "
+                     f"input halos slide {'past' if arch.accounting.halo_past_irrelevant else 'only without'} "
+                     "inner irrelevant loops (docs/timeloop.md)")
     lines += _constraint_lines(arch)
     return "\n".join(lines)
 

@@ -113,13 +113,18 @@ class Accounting:
     `psum_writes`: what a partial sum's first write and an overwrite cost:
     "write" (the level's write energy) or "update" (its update energy minus
     its read energy, Timeloop's `update` action, at least 0).
+    `halo_past_irrelevant`: an input tile slides (fills only the words new
+    to it) when its sliding-window loop advances, also after loops
+    irrelevant to the input inside it have run; False: only when the sliding
+    loop is the innermost loop above the level, as Timeloop finds the reuse.
     """
 
     drain_reads: bool = True
     psum_writes: str = "write"
+    halo_past_irrelevant: bool = True
 
 
-TIMELOOP_ACCOUNTING = Accounting(drain_reads=False, psum_writes="update")
+TIMELOOP_ACCOUNTING = Accounting(drain_reads=False, psum_writes="update", halo_past_irrelevant=False)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ BUFFERLESS_KEYS = ("name", "storage", "area")
 PARTITION_KEYS = ("name", "tensors", *CAPACITY_KEYS)
 FANOUT_KEYS = ("name", "parent", "meshX", "meshY", "multicast", "reduction", "hop_energy")
 COMPUTE_KEYS = ("mac_energy", "macs_per_pe", "area")
-ACCOUNTING_KEYS = ("drain_reads", "psum_writes")
+ACCOUNTING_KEYS = ("drain_reads", "psum_writes", "halo_past_irrelevant")
 LEVEL_CONSTRAINT_KEYS = ("level", "factors", "max_factors", "min_factors", "permutation", "innermost_loops",
                          "keep", "bypass")
 FANOUT_FACTOR_KEYS = ("x_factors", "y_factors", "x_max_factors", "y_max_factors", "x_min_factors", "y_min_factors")

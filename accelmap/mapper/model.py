@@ -222,7 +222,8 @@ def _traffic(ctx: _Context, arch: Arch, mapping: Mapping) -> _Flow:
                 first_writes[t][i] = distinct * size * instances[i]
                 updates[t][parent] += send(t, writeback, parent, i, merge)
                 overwrites[t][parent] += fill * instances[i] // prod(handed[parent:i])
-            elif t == "I" and jstar is not None and jstar[0] in _WINDOW:
+            elif t == "I" and jstar is not None and jstar[0] in _WINDOW and (
+                    arch.accounting.halo_past_irrelevant or rel[above[first_below[i] - 1][0]]):
                 fill = starts * (size + (advances - 1) * _window_words(ctx, tile[i], tile[jstar[2]], jstar))
             else:
                 fill = starts * advances * size

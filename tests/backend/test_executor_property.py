@@ -14,9 +14,11 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from accelmap.arch.load import load_arch
-from accelmap.arch.spec import Arch
+from accelmap.arch.spec import TIMELOOP_ACCOUNTING, Arch
 from accelmap.backend import LayerStatus, build_schedule, emit, execute
 from accelmap.backend.outdir.commands import stream_length
+from accelmap.backend.run.deep import simulate_layer
+from accelmap.backend.run.deep_check import count_mismatches as deep_mismatches
 from accelmap.ir import run_graph
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import evaluate
@@ -106,3 +108,34 @@ def test_executor_equals_interpreter_and_model(preset: str, spec: dict, seed: in
     np.testing.assert_array_equal(result.outputs["y"], want["y"])
     mismatches = count_mismatches(evaluate(node.workload, arch, mapping), result.layers[node.name], arch)
     assert not mismatches, f"{mapping.describe([lv.name for lv in arch.levels])}: {mismatches}"
+
+
+def test_timeloop_halo_rule_is_what_both_executors_count():
+    """Under Timeloop's accounting an input tile slides only when its sliding loop is the innermost loop
+    above it: mappings where that changes the model's fills run through the OUTDIR executor and the
+    deep executor, and both count exactly what the model predicts."""
+    arch = replace(load_arch("eyeriss"), accounting=TIMELOOP_ACCOUNTING)
+    halo = replace(arch, accounting=replace(TIMELOOP_ACCOUNTING, halo_past_irrelevant=True))
+    graph, feeds = conv_graph(np.random.default_rng(5), n=1, groups=1, c=2, h=9, w=6, k=4, r=3, s=3,
+                              stride=(1, 1), dilation=(1, 1), pads=(0, 0, 0, 0))
+    (node,) = graph.layers()
+    workload, rng, checked = node.workload, random.Random(11), 0
+    for _ in range(2000):
+        mapping = Mapspace(workload, arch).sample(rng)
+        predicted = evaluate(workload, arch, mapping)
+        if predicted.energy == evaluate(workload, halo, mapping).energy or \
+                stream_length(workload, mapping, arch) > MAX_RECORDS:
+            continue
+        schedule = build_schedule(graph, arch, {node.name: mapping}, {node.name: LayerStatus("RANDOM")})
+        with tempfile.TemporaryDirectory() as tmp:
+            result = execute(emit(schedule, Path(tmp) / "out"), feeds)
+        np.testing.assert_array_equal(result.outputs["y"], run_graph(graph, feeds)["y"])
+        assert not count_mismatches(predicted, result.layers[node.name], arch), mapping.describe()
+        ints = np.random.default_rng(checked)
+        deep = simulate_layer(workload, arch, mapping, ints.integers(-3, 4, workload.tensor_shape("I")).astype(float),
+                              ints.integers(-3, 4, workload.tensor_shape("W")).astype(float))
+        assert deep_mismatches(deep, predicted) == [], mapping.describe()
+        checked += 1
+        if checked == 3:
+            break
+    assert checked == 3

@@ -34,13 +34,14 @@ def write(folder: Path, files: dict[str, str]) -> Path:
 
 
 def timeloop_expressible(arch: Arch) -> Arch:
-    """`arch` without what Timeloop files cannot carry: hop energy, per-tensor DRAM energies, partial-sum
-    writes priced as writes (Timeloop prices them with its `update` action)."""
+    """`arch` without what Timeloop files cannot carry: hop energy, per-tensor DRAM energies, a
+    read-modify-write that is not a read plus a write."""
     dram = arch.levels[0]
     dearest = max(dram.tensors.values(), key=lambda cost: cost.read_energy)
-    return replace(arch, levels=(replace(dram, tensors={t: dearest for t in dram.tensors}), *arch.levels[1:]),
-                   fanouts=tuple(replace(f, hop_energy=0) for f in arch.fanouts),
-                   accounting=replace(arch.accounting, psum_writes="update"))
+    levels = (replace(dram, tensors={t: dearest for t in dram.tensors}), *arch.levels[1:])
+    levels = tuple(replace(lv, tensors={t: replace(c, update_energy=c.read_energy + c.write_energy)
+                                        for t, c in lv.tensors.items()}) for lv in levels)
+    return replace(arch, levels=levels, fanouts=tuple(replace(f, hop_energy=0) for f in arch.fanouts))
 
 
 @pytest.mark.parametrize("case, mapping", [("eyeriss256_vgg", "mapping.yaml"),
@@ -133,7 +134,11 @@ def test_what_timeloop_cannot_carry_is_listed_in_the_architecture_file():
         "# accelmap: level RF: tensors with different word widths or energies are separate components, "
         "each given the whole shared capacity",
         "# accelmap: fanout PE_array: hop_energy 1.0 pJ is not carried (Timeloop prices its own network)",
-        "# accelmap: partial-sum first writes and overwrites are priced as Timeloop does, with the ERT's update "
-        "(accounting psum_writes: update), not with write_energy"]
+        "# accelmap: level DRAM: update_energy of W, I, O is not read + write; Timeloop prices a read-modify-write "
+        "as a read plus a write",
+        "# accelmap: level SRAM: update_energy of W, I, O is not read + write; Timeloop prices a read-modify-write "
+        "as a read plus a write",
+        "# accelmap: level RF: update_energy of W, I, O is not read + write; Timeloop prices a read-modify-write "
+        "as a read plus a write"]
     assert not [line for line in arch_to_timeloop(timeloop_expressible(load_arch("eyeriss"))).splitlines()
                 if line.startswith("#")]

@@ -143,7 +143,7 @@ class _Walker:
         """Commands that start a new residency of the tile at this step."""
         t = self.tn.tensor
         self.base = self.temporal_base(idx)
-        sliding = (t == "I" and step > 0 and not self.port.streamed and changed == self.tn.reuse
+        sliding = (self.tn.slides and step > 0 and not self.port.streamed and changed == self.tn.reuse
                    and self.outer[changed].dim in _WINDOW_AXIS)
         if not sliding:
             self.half = (self.half + 1) % len(self.port.addresses)

@@ -50,7 +50,10 @@ class TensorNest:
     keeper (the model's j*), None when there is none: the tile is then
     fetched once. A tensor no on-chip level keeps (`keeper` = number of
     levels) streams to the MACs with no reuse: `reuse` is the innermost
-    loop. `tile` is the factor product per dim inside the keeper.
+    loop. `tile` is the factor product per dim inside the keeper. `slides`:
+    an advance of the reuse loop fills only the input words new to the tile
+    (a sliding window; under Timeloop's accounting only when the reuse loop
+    is the innermost loop above the keeper, `Accounting.halo_past_irrelevant`).
     """
 
     tensor: str
@@ -60,6 +63,7 @@ class TensorNest:
     reuse: int | None
     tile: dict[str, int]
     tile_shape: tuple[int, ...]
+    slides: bool = False
 
     @property
     def tile_words(self) -> int:
@@ -142,9 +146,11 @@ def layer_nest(workload: Workload, mapping: Mapping, arch: Arch) -> LayerNest:
         if keeper == len(arch.levels):
             reuse = len(outer) - 1 if outer else None
         tile = inside(loops, keeper)
+        slides = (t == "I" and reuse is not None and keeper < len(arch.levels)
+                  and (arch.accounting.halo_past_irrelevant or reuse == temporal[-1]))
         tensors[t] = TensorNest(t, keeper, temporal,
                                 tuple(loop for loop in loops if loop.spatial and loop.level < keeper),
-                                reuse, tile, workload.tile_shape(t, tile))
+                                reuse, tile, workload.tile_shape(t, tile), slides)
     return LayerNest(outer, tuple(loop for loop in loops if loop.spatial and loop.level < deepest),
                      inside(loops, deepest), tensors)
 

@@ -258,7 +258,8 @@ class _Sim:
                     if prev is None or (pos is not None and changed <= pos):
                         boxes[(i, t)] = {inst: self._box(i, t, idx, inst) for inst in self._instances(i)}
                         slides[(i, t)] = (prev is not None and t == "I" and changed == pos
-                                          and self.temporal[pos].dim in WINDOW_DIMS)
+                                          and self.temporal[pos].dim in WINDOW_DIMS
+                                          and (self.arch.accounting.halo_past_irrelevant or pos == self.nt[i] - 1))
             for i in reversed(self.keepers["O"][1:]):
                 if (i, "O") in boxes:
                     held = self.buffers.get((i, "O"), {})

@@ -15,7 +15,8 @@ Energies come from the ERT (pJ per access of one block of `block-size`
 words) and are divided by the block size, since accelmap prices words:
 
 - `pricing="per-action"` (current Timeloop): read = ERT `read`, write = ERT
-  `write`; a partial-sum update is a read plus an `update` (or `write`);
+  `write`; a partial-sum update (read-modify-write) is a read plus a write,
+  as Timeloop v3 prices it (it does not use the ERT's `update` action);
 - `pricing="max-action"` (Timeloop v0.3 and the 2020-2021 exercises): every
   access costs the component's most expensive ERT action, an update two.
 
@@ -138,8 +139,8 @@ def arch_from_timeloop(doc: object, ert: object | None, *, name: str, source: st
                        pricing: str = "per-action", bandwidth_unit: str = "words", art: object | None = None,
                        directives: list[Directive] = ()) -> Arch:
     """Build the `Arch` from parsed Timeloop architecture, ERT and ART documents and constraint
-    directives (module docstring). Partial-sum writes are priced with the ERT's `update`
-    (`psum_writes: update`), as Timeloop does."""
+    directives (module docstring). Partial-sum first writes and overwrites are priced at
+    `update_energy - read_energy` (`psum_writes: update`), the write Timeloop charges."""
     if pricing not in PRICINGS:
         raise ValueError(f"unknown pricing {pricing!r}; pricings are {', '.join(PRICINGS)}")
     if bandwidth_unit not in BANDWIDTH_UNITS:
@@ -359,7 +360,8 @@ def _capacity(a: dict, sizes: dict[str, int], path: str, bits: int, block: int,
 
 def _storage_energies(c: _TreeComponent, actions: dict[str, float] | None, pricing: str, block: int,
                       problems: list[str]) -> tuple[float, float, float]:
-    """(read, write, update) pJ per word; an update is a read-modify-write."""
+    """(read, write, update) pJ per word, each to the fJ accelmap stores; an update (a read-modify-write) is
+    exactly their sum."""
     if actions is None and "vector-access-energy" in c.attributes:
         key = at(at(c.path, "attributes"), "vector-access-energy")
         actions = {"read": expect_number(c.attributes["vector-access-energy"], key, problems, positive=False) or 0.0}
@@ -369,13 +371,13 @@ def _storage_energies(c: _TreeComponent, actions: dict[str, float] | None, prici
                         "give the ERT Accelergy wrote for this architecture")
         return 0.0, 0.0, 0.0
     if pricing == "max-action":
-        each = max(actions.values()) / block
-        return each, each, 2 * each
+        each = round(max(actions.values()) / block, 3)
+        return each, each, round(2 * each, 3)
     if "read" not in actions:
         problems.append(f"{c.path}: the ERT table of '{c.name}' has no 'read' action (actions: {', '.join(actions)})")
         return 0.0, 0.0, 0.0
-    read, write = actions["read"], actions.get("write", actions["read"])
-    return read / block, write / block, (read + actions.get("update", write)) / block
+    read, write = (round(actions[key] / block, 3) for key in ("read", "write" if "write" in actions else "read"))
+    return read, write, round(read + write, 3)
 
 
 def _mac_energy(c: _TreeComponent, actions: dict[str, float] | None, pricing: str, problems: list[str]) -> float:

@@ -74,10 +74,11 @@ def approximations(arch: Arch) -> list[str]:
     notes += [f"fanout {f.name}: no {w} is not carried (Timeloop's network always allows it)"
               for f in arch.fanouts for w, able in (("multicast", f.multicast), ("reduction", f.reduction))
               if not able]
-    if arch.accounting.psum_writes == "write" and any(
-            c.write_energy != max(0, c.update_energy - c.read_energy) for lv in arch.levels for c in lv.tensors.values()):
-        notes.append("partial-sum first writes and overwrites are priced as Timeloop does, with the ERT's update "
-                     "(accounting psum_writes: update), not with write_energy")
+    for level in arch.levels:
+        odd = [t for t, c in level.tensors.items() if c.update_energy != c.read_energy + c.write_energy]
+        if odd:
+            notes.append(f"level {level.name}: update_energy of {', '.join(odd)} is not read + write; Timeloop prices "
+                         "a read-modify-write as a read plus a write")
     if arch.compute.macs_per_pe > 1:
         notes.append(f"{arch.compute.macs_per_pe} MACs per PE are written as 1")
     return notes

@@ -4,7 +4,8 @@ Read: ERT v0.2 (tables by name), v0.3 (a list of tables) and ERT_summary
 (`max_energy` per action); each action's energy is its most expensive
 argument variant, and a table is matched to its component by the last name
 in the table key with ranges stripped, as Timeloop does. Written: ERT v0.2
-tables for `components.components(arch)`, pJ per word (`block-size: 1`).
+tables for `components.components(arch)`, pJ per word (`block-size: 1`),
+`update` = `write` (Timeloop v3 prices an update with the write action).
 The ART (v0.3 / v0.4 lists, v0.2 tables by name, ART_summary) gives µm² per
 instance of each component, matched the same way.
 """
@@ -87,10 +88,8 @@ def ert_to_timeloop(arch: Arch) -> str:
         if comp.y_of is not None or not costs:
             tables[f"system.{comp.name}"] = {"read": {"energy": 0.0}, "write": {"energy": 0.0}}
             continue
-        read = max(c.read_energy for c in costs)
-        update = max(c.update_energy for c in costs)
-        tables[f"system.{comp.name}"] = {"read": {"energy": read / 1000},
-                                         "write": {"energy": max(c.write_energy for c in costs) / 1000},
-                                         "update": {"energy": max(0, update - read) / 1000}}
+        write = max(c.write_energy for c in costs) / 1000
+        tables[f"system.{comp.name}"] = {"read": {"energy": max(c.read_energy for c in costs) / 1000},
+                                         "write": {"energy": write}, "update": {"energy": write}}
     tables["system.MACs"] = {"mac_random": {"energy": arch.compute.mac_energy / 1000}}
     return dump({"ERT": {"version": 0.2, "tables": tables}})

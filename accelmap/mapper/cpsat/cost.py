@@ -16,7 +16,7 @@ from ortools.sat.python import cp_model
 
 from accelmap.ir.workload import DIMS, TENSORS
 from accelmap.mapper.cpsat.terms import Lit, Mono, Poly, bounds_of, mono, poly_mul
-from accelmap.mapper.cpsat.decisions import WINDOW, Decisions
+from accelmap.mapper.cpsat.decisions import WINDOW, Decisions, _not
 from accelmap.mapper.model import exact_bandwidth, psum_write_energy
 
 _TILE_DIMS = {"W": ("G", "K", "C", "R", "S"), "O": ("N", "G", "K", "P", "Q")}
@@ -80,8 +80,14 @@ def _slides(dv: Decisions, i: int) -> dict[tuple[int, str], Lit]:
             shift = step[d] * alg.value(dv.below(m, d))
             model.add(shift <= extent[WINDOW[d][0]] - 1).only_enforce_if(overlap)
             model.add(shift >= extent[WINDOW[d][0]]).only_enforce_if(~overlap)
-            out[m, d] = alg.land([dv.clear(i, "I", m), dv.innermost_relevant(m, d), overlap],
-                                 f"slide[{i},{m},{d}]")
+            parts = [dv.clear(i, "I", m), dv.innermost_relevant(m, d), overlap]
+            if not dv.arch.accounting.halo_past_irrelevant:
+                # Timeloop's accounting: no loop at all inside the sliding one (none irrelevant to I at
+                # level m inside it, none at the levels between m and i).
+                apart = [k for k in DIMS if k not in nest.workload.relevant("I")]
+                parts += [_not(dv.inside.get((m, "I", k), False)) for k in apart]
+                parts += [_not(dv.nz.get((n, k), False)) for n in range(m + 1, i) for k in apart]
+            out[m, d] = alg.land(parts, f"slide[{i},{m},{d}]")
             dv.slide[i, m, d] = out[m, d]
     return out
 

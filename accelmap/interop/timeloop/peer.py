@@ -1,0 +1,116 @@
+"""Timeloop itself as a peer: run `timeloop-model` / `timeloop-mapper` on files and read their stats.
+
+accelmap never needs Timeloop; benchmarks and tests use this to compare
+with it when the binaries are at hand (`find_timeloop`). A stats file's
+energy is the sum of every `Energy (total)` line (each level and data
+space, the MACs, networks, reductions, address generation), in pJ; its
+cycles the summary's `Cycles`.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import yaml
+
+from accelmap.arch.spec import TIMELOOP_ACCOUNTING, Accounting
+from accelmap.interop.timeloop.arch import import_timeloop_design
+from accelmap.interop.timeloop.evaluate import evaluate_timeloop
+from accelmap.interop.timeloop.problem import problem_to_timeloop
+from accelmap.ir.workload import Workload
+
+_ENERGY = re.compile(r"Energy \(total\)\s*:\s*([0-9.eE+-]+) pJ")
+_CYCLES = re.compile(r"^Cycles: (\d+)$", re.MULTILINE)
+_COMPUTES = re.compile(r"^Computes = (\d+)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class TimeloopStats:
+    """What a Timeloop stats file says about one mapping: pJ, cycles and MACs."""
+
+    energy_pj: float
+    cycles: int
+    macs: int
+
+
+def read_stats(text: str) -> TimeloopStats:
+    """Energy (pJ), cycles and computes of a `*.stats.txt` Timeloop wrote."""
+    cycles, computes = _CYCLES.search(text), _COMPUTES.search(text)
+    if cycles is None or computes is None:
+        raise ValueError("not a Timeloop stats file: no 'Cycles:' or 'Computes =' summary line")
+    return TimeloopStats(sum(float(e) for e in _ENERGY.findall(text)), int(cycles.group(1)), int(computes.group(1)))
+
+
+def find_timeloop(folder: str | Path) -> Path | None:
+    """`folder` when it holds runnable `timeloop-model` and `timeloop-mapper` wrappers, else None."""
+    folder = Path(folder)
+    tools = [folder / "timeloop-model", folder / "timeloop-mapper"]
+    if not all(tool.is_file() for tool in tools):
+        return None
+    try:
+        done = subprocess.run([str(tools[0])], capture_output=True, timeout=30, check=False)
+    except OSError:
+        return None
+    return None if done.returncode == 127 or b"error while loading shared libraries" in done.stderr else folder
+
+
+def run_timeloop(tool: str, timeloop: Path, folder: Path, files: list[str], timeout: float = 600) -> TimeloopStats:
+    """Run `tool` ("model" or "mapper") from `timeloop` on `files` inside `folder`; its stats.
+
+    Raises RuntimeError with Timeloop's last output lines when it fails.
+    """
+    done = subprocess.run([str(timeloop / f"timeloop-{tool}"), *files], cwd=folder, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+    stats = folder / f"timeloop-{tool}.stats.txt"
+    if done.returncode != 0 or not stats.is_file():
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-5:])
+        raise RuntimeError(f"timeloop-{tool} in {folder} exited {done.returncode}: {tail}")
+    return read_stats(stats.read_text())
+
+
+ACCOUNTINGS = {"accelmap": None, "drains free": Accounting(drain_reads=False, psum_writes="update"),
+               "timeloop": TIMELOOP_ACCOUNTING}
+"""The accountings a comparison prices the mapping in: as imported (accelmap's, partial-sum writes at
+Timeloop's `update`), with drains free, and Timeloop's."""
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """One layer mapped by `timeloop-mapper`, scored by `timeloop-model` and by accelmap's model."""
+
+    timeloop: TimeloopStats
+    energy_pj: dict[str, float]        # accounting (ACCOUNTINGS) -> accelmap's pJ
+    cycles: dict[str, int]
+
+    def energy_diff(self, accounting: str) -> float:
+        """accelmap's energy over Timeloop's, minus 1."""
+        return self.energy_pj[accounting] / self.timeloop.energy_pj - 1
+
+
+def map_and_compare(workload: Workload, design: Path, timeloop: Path, folder: Path, *, victory: int = 50,
+                    threads: int = 1) -> Agreement:
+    """Map `workload` with `timeloop-mapper` on the design in `design` (arch, ERT, ART, constraints and
+    mapper YAML, as `tests/timeloop/fixtures/eyeriss_ispass/`), score the mapping it found with
+    `timeloop-model` and with accelmap in each of `ACCOUNTINGS`; files are left in `folder`."""
+    for name in ("arch", "ERT", "ART", "constraints"):
+        shutil.copy(design / f"{name}.yaml", folder / f"{name}.yaml")
+    mapper = yaml.safe_load((design / "mapper.yaml").read_text())
+    mapper["mapper"].update({"victory-condition": victory, "num-threads": threads})
+    (folder / "mapper.yaml").write_text(yaml.safe_dump(mapper))
+    (folder / "problem.yaml").write_text(problem_to_timeloop(workload))
+    run_timeloop("mapper", timeloop, folder, ["arch.yaml", "ERT.yaml", "ART.yaml", "constraints.yaml",
+                                              "problem.yaml", "mapper.yaml"])
+    shutil.copy(folder / "timeloop-mapper.map.yaml", folder / "mapping.yaml")  # the model skips *.map.yaml inputs
+    stats = run_timeloop("model", timeloop, folder, ["arch.yaml", "ERT.yaml", "ART.yaml", "problem.yaml",
+                                                     "mapping.yaml"])
+    imported = import_timeloop_design(folder / "arch.yaml", folder / "ERT.yaml",
+                                      constraints=(folder / "constraints.yaml",)).arch
+    energy, cycles = {}, {}
+    for name, accounting in ACCOUNTINGS.items():
+        result = evaluate_timeloop(replace(imported, accounting=accounting or imported.accounting), workload,
+                                   folder / "mapping.yaml")
+        energy[name], cycles[name] = result.energy_pj, result.cycles
+    return Agreement(stats, energy, cycles)
