@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from accelmap import __version__, api, zoo
-from accelmap.errors import AccelmapError, InfeasibleLayer, UsageError
+from accelmap.errors import AccelmapError, CheckFailed, InfeasibleLayer, UsageError
 from accelmap.signals import exit_code, ignore_from_now, interruptible
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     _compile_parser(subs)
     _validate_parser(subs)
     _explain_parser(subs)
+    _stream_parser(subs)
     _sweep_parser(subs)
 
     arch = subs.add_parser("arch", help="architecture presets and files")
@@ -178,6 +179,15 @@ def _explain_parser(subs: argparse._SubParsersAction) -> None:
                         "  accelmap explain out/resnet18\n  accelmap explain out/resnet18 --layer /layer1/0/conv1/Conv")
     parser.add_argument("outdir", help="a directory written by `accelmap compile`")
     parser.add_argument("--layer", default=None, help="one mapped layer (default: the summary of all)")
+
+
+def _stream_parser(subs: argparse._SubParsersAction) -> None:
+    parser = _subparser(subs, "stream", "print a layer's expanded command stream (JSON Lines), derived from its "
+                                        "loop program", "  accelmap stream out/resnet18 --layer /conv1/Conv --limit 20\n"
+                                        "  accelmap stream out/bert --layer /encoder/layer.0/attention/self/query/MatMul")
+    parser.add_argument("outdir", help="an OUTDIR written by `accelmap compile`")
+    parser.add_argument("--layer", required=True, help="the mapped layer's name (see `accelmap explain OUTDIR`)")
+    parser.add_argument("--limit", type=int, default=None, metavar="N", help="print only the first N records")
 
 
 def _sweep_parser(subs: argparse._SubParsersAction) -> None:
@@ -535,6 +545,18 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_stream(args: argparse.Namespace) -> int:
+    """`accelmap stream`: the records a layer's loop program expands to, one JSON object per line."""
+    from accelmap.backend.run.expand import stream_records
+
+    if args.limit is not None and args.limit < 0:
+        raise UsageError(f"--limit {args.limit}: expected a non-negative whole number")
+    out = sys.stdout
+    for record in stream_records(args.outdir, args.layer, args.limit):
+        out.write(json.dumps(record, separators=(",", ":")) + "\n")
+    return EXIT_OK
+
+
 def _workload_of(source: str):
     """A Timeloop problem file stays a path; MODEL:LAYER becomes that layer's Workload."""
     if Path(source).exists() or ":" not in source:
@@ -567,7 +589,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"evaluate": cmd_evaluate, "inspect": cmd_inspect, "zoo": cmd_zoo, "arch": cmd_arch, "compile": cmd_compile,
-            "validate": cmd_validate, "explain": cmd_explain, "sweep": cmd_sweep}
+            "validate": cmd_validate, "explain": cmd_explain, "stream": cmd_stream, "sweep": cmd_sweep}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -593,6 +615,9 @@ def main(argv: list[str] | None = None) -> int:
         except InfeasibleLayer as err:
             _report(err, debug)
             return EXIT_INFEASIBLE
+        except CheckFailed as err:
+            _report(err, debug)
+            return EXIT_CHECK_FAILED
         except AccelmapError as err:
             _report(err, debug)
             return EXIT_BAD_INPUT

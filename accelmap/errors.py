@@ -67,6 +67,10 @@ class ScheduleError(AccelmapError):
     """An OUTDIR is missing, corrupt or inconsistent."""
 
 
+class CheckFailed(ScheduleError):
+    """A number OUTDIR records differs from what the cost model or the executor gives for it (exit code 1)."""
+
+
 class SweepSpecError(ProblemsError):
     """A sweep spec is invalid (an unknown axis, a value that makes an invalid arch, an empty grid)."""
 

@@ -13,7 +13,7 @@ from accelmap.backend.outdir.emit import emit
 from accelmap.backend.outdir.load import load_schedule
 from accelmap.backend.outdir.schedule import LayerStatus, Schedule
 from accelmap.backend.run.executor import ExecResult, LayerCounts, execute
-from accelmap.backend.run.stream import TensorCounts
+from accelmap.backend.run.runner import TensorCounts
 from accelmap.backend.run.validate import OutputCheck, Validation, validate
 
 __all__ = ["ExecResult", "LayerCounts", "LayerStatus", "OutputCheck", "Schedule", "TensorCounts", "Validation",

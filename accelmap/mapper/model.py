@@ -15,6 +15,7 @@ from math import prod
 
 from accelmap.arch.spec import Accounting, Arch, TensorCost
 from accelmap.errors import MappingError
+from accelmap.mapper.counts import Counts
 from accelmap.ir.workload import DIMS, TENSORS, Workload
 from accelmap.mapper.mapping import Mapping
 from accelmap.mapper.validity import DIM_INDEX, capacity_problems, tiles, words
@@ -26,34 +27,22 @@ OBJECTIVES = ("energy", "latency", "edp")
 
 
 @dataclass(frozen=True)
-class Traffic:
-    """Words of one tensor at one level, summed over the level's `instances`.
+class Traffic(Counts):
+    """The six `Counts` of one tensor at one level, summed over the level's `instances`, and more.
 
-    `tile_words` is per instance. `fills` are words written into the level
-    from above, `reads` words leaving it (to children, MACs or, for O, the
-    write-back to the parent), `updates` output words arriving from below.
-    Updates are `first_writes` (a word's first write in the layer),
-    `overwrites` (the write-back of a running sum the level had handed to a
-    child for a read-back: the child added onto it, so no read is needed)
-    or `rmw` (read-modify-writes: every other update). `drains` are the
-    reads (O only) that write the level's tiles back to its parent.
+    `tile_words` is per instance; `drains` are the reads (O only) that write
+    the level's tiles back to its parent.
     """
 
     tile_words: int
     instances: int
-    fills: int
-    reads: int
-    updates: int
-    first_writes: int
-    overwrites: int
-    rmw: int
     drains: int = 0
 
     def per_instance(self) -> Traffic:
         """The same counts for one instance (every count divides evenly)."""
         n = self.instances
-        return Traffic(self.tile_words, 1, self.fills // n, self.reads // n, self.updates // n,
-                       self.first_writes // n, self.overwrites // n, self.rmw // n, self.drains // n)
+        return Traffic(self.fills // n, self.reads // n, self.updates // n, self.first_writes // n,
+                       self.overwrites // n, self.rmw // n, self.tile_words, 1, self.drains // n)
 
 
 @dataclass(frozen=True)

@@ -57,13 +57,9 @@ def count_mismatches(cost: Cost, counts: LayerCounts, arch: Arch) -> list[str]:
     names = [level.name for level in arch.levels]
     for tensor, got in counts.tensors.items():
         dram = cost.traffic[0][tensor]
-        pairs = [("DRAM reads", got.reads, dram.reads)]
+        fields = ("reads", "updates", "first_writes", "overwrites", "rmw") if tensor == "O" else ("reads",)
+        pairs = [(f"DRAM {f}", getattr(got.dram, f), getattr(dram, f)) for f in fields]
         if got.level in names:
-            pairs.append((f"{got.level} fills", got.fills, cost.traffic[names.index(got.level)][tensor].fills))
-        if tensor == "O":
-            pairs += [("DRAM updates", got.updates, dram.updates),
-                      ("DRAM first writes", got.first_writes, dram.first_writes),
-                      ("DRAM overwrites", got.overwrites, dram.overwrites),
-                      ("DRAM rmw", got.rmw, dram.rmw)]
+            pairs.append((f"{got.level} fills", got.keeper.fills, cost.traffic[names.index(got.level)][tensor].fills))
         problems += [f"{tensor} {what}: executed {a}, model {b}" for what, a, b in pairs if a != b]
     return problems

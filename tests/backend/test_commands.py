@@ -1,4 +1,4 @@
-"""The command stream, buffer plan, loop nest and schedule.json on hand-built mappings."""
+"""The stream a loop program expands to, buffer plan, loop nest and schedule.json on hand-built mappings."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ import pytest
 from accelmap.arch.load import load_arch
 from accelmap.backend import build_schedule, emit, execute
 from accelmap.backend.outdir.buffers import check_plan, plan_buffers
-from accelmap.backend.outdir.commands import layer_commands
+from accelmap.backend.run.expand import stream_records
 from accelmap.backend.present.loopnest import render_loopnest
 from accelmap.backend.outdir.schedule import schedule_from_json
 from accelmap.errors import ScheduleError
@@ -41,7 +41,7 @@ def layer():
 
 
 def run(graph, feeds, arch, mapping, tmp_path):
-    """Emit, execute, check outputs and counts; return the stream's records."""
+    """Emit, execute, check outputs and counts; return the records the loop program expands to."""
     (node,) = graph.layers()
     schedule = build_schedule(graph, arch, {node.name: mapping})
     out = emit(schedule, tmp_path / "out")
@@ -49,8 +49,7 @@ def run(graph, feeds, arch, mapping, tmp_path):
     np.testing.assert_array_equal(result.outputs["y"], run_graph(graph, feeds)["y"])
     assert not count_mismatches(evaluate(node.workload, arch, mapping), result.layers[node.name], arch)
     plan = schedule.layer(node.name)
-    with open(out / plan.files.commands) as stream:
-        return [json.loads(line) for line in stream], plan, result.layers[node.name]
+    return list(stream_records(out, node.name)), plan, result.layers[node.name]
 
 
 def test_sliding_window_loads_only_new_rows(edge, layer, tmp_path):
@@ -60,7 +59,7 @@ def test_sliding_window_loads_only_new_rows(edge, layer, tmp_path):
     records, plan, counts = run(graph, feeds, edge, mapping, tmp_path)
     rows = [r["region"][3] for r in records if r["op"] == "LOAD" and r["tensor"] == "I"]
     assert rows == [[0, 4], [4, 6], [6, 8]]          # the tile holds 4 rows; each P advance brings 2 new ones
-    assert counts.tensors["I"].fills == 2 * 7 * (4 + 2 + 2)
+    assert counts.tensors["I"].keeper.fills == 2 * 7 * (4 + 2 + 2)
 
 
 def test_double_buffered_tiles_alternate_halves(edge, layer, tmp_path):
@@ -77,7 +76,7 @@ def test_double_buffered_tiles_alternate_halves(edge, layer, tmp_path):
                    ("ACCUMULATE", False), ("LOAD", None), ("ACCUMULATE", False)]
     tile = 6 * 5
     # The read-back tiles hold the running sums, so their write-backs overwrite DRAM (no read there).
-    o = counts.tensors["O"]
+    o = counts.tensors["O"].dram
     assert (o.first_writes, o.overwrites, o.reads, o.rmw) == (2 * tile, 2 * tile, 2 * tile, 0)
 
 
@@ -89,7 +88,7 @@ def test_tensor_kept_nowhere_streams_to_the_macs(edge, layer, tmp_path):
     assert records[0]["tensors"]["I"]["level"] == "MAC"
     i_loads = [r for r in records if r["op"] == "LOAD" and r["tensor"] == "I"]
     assert all(np.prod([b - a for a, b in r["region"]]) == 1 for r in i_loads)
-    assert counts.tensors["I"].reads == graph.layers()[0].workload.macs
+    assert counts.tensors["I"].dram.reads == graph.layers()[0].workload.macs
 
 
 def test_spatial_reduction_merges_partial_sums(layer, tmp_path):
@@ -101,7 +100,7 @@ def test_spatial_reduction_merges_partial_sums(layer, tmp_path):
     records, _, counts = run(graph, feeds, arch, mapping, tmp_path)
     writes = [r for r in records if r["op"] in ("STORE", "ACCUMULATE")]
     assert writes and all(r["from"] == [None] for r in writes)
-    assert counts.tensors["O"].writebacks == 2 * counts.tensors["O"].updates
+    assert counts.tensors["O"].writebacks == 2 * counts.tensors["O"].dram.updates
 
 
 def test_without_multicast_or_reduction_each_child_moves_its_own_words(edge, layer, tmp_path):
@@ -118,7 +117,7 @@ def test_without_multicast_or_reduction_each_child_moves_its_own_words(edge, lay
                      ("ACCUMULATE", [1, 0], True), ("ACCUMULATE", [1, 1], True)]
     i_loads = [r["to"] for r in records if r["op"] == "LOAD" and r["tensor"] == "I"][:4]
     assert i_loads == [[0, 0], [0, 1], [1, 0], [1, 1]]     # the same input words, once per K child
-    assert counts.tensors["O"].updates == counts.tensors["O"].writebacks
+    assert counts.tensors["O"].dram.updates == counts.tensors["O"].writebacks
 
 
 def test_buffer_plan_widest_words_first_no_overlap():
@@ -170,13 +169,13 @@ def test_loopnest_text_names_levels_loops_and_the_mac(edge, layer):
     assert "MAC at k=k1, c=c1, p=2*p0 + p1, q=q1, r=r1, s=s1" in text
 
 
-def test_header_describes_keepers(edge, layer):
+def test_header_describes_keepers(edge, layer, tmp_path):
     graph, _ = layer
     (node,) = graph.layers()
     mapping = Mapping(temporal=(loops("K2 C2"), loops("P6 Q5 R3 S3"), ()), spatial=(NONE,),
                       keep=(frozenset("WIO"), frozenset("WIO"), frozenset()))
-    plan = build_schedule(graph, edge, {node.name: mapping}).layer(node.name)
-    records = list(layer_commands(node.name, node.workload, mapping, edge, plan.buffers))
+    out = emit(build_schedule(graph, edge, {node.name: mapping}), tmp_path / "out")
+    records = list(stream_records(out, node.name))
     head, end = records[0], records[-1]
     assert head["op"] == "LAYER" and head["tensors"]["W"]["level"] == "SRAM"
     assert head["tensors"]["O"]["tile"] == [1, 1, 1, 6, 5] and len(head["tensors"]["O"]["addresses"]) == 2

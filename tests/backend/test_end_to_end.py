@@ -14,9 +14,10 @@ import pytest
 from accelmap import zoo
 from accelmap.arch.load import load_arch
 from accelmap.backend import LayerStatus, build_schedule, emit, execute
-from accelmap.backend.outdir.commands import stream_length
 from accelmap.frontend import load_model
 from accelmap.mapper.mapspace import Mapspace
+
+from .reference_stream import stream_length
 
 SAMPLES = 50
 """Random valid mappings drawn per layer; the one with the shortest command stream runs (keeps CI fast)."""
@@ -78,9 +79,9 @@ def test_network_matches_onnxruntime_and_model(name: str, preset: str, tmp_path:
     for layer, counts in result.layers.items():
         traffic = predicted[layer]["traffic"]
         for tensor, got in counts.tensors.items():
-            assert got.reads == traffic[0][tensor]["reads"], (layer, tensor)
+            assert got.dram.reads == traffic[0][tensor]["reads"], (layer, tensor)
             if got.level in levels:
-                assert got.fills == traffic[levels.index(got.level)][tensor]["fills"], (layer, tensor)
-        dram_o, got_o = traffic[0]["O"], counts.tensors["O"]
+                assert got.keeper.fills == traffic[levels.index(got.level)][tensor]["fills"], (layer, tensor)
+        dram_o, got_o = traffic[0]["O"], counts.tensors["O"].dram
         assert (got_o.updates, got_o.first_writes, got_o.overwrites, got_o.rmw) == \
             (dram_o["updates"], dram_o["first_writes"], dram_o["overwrites"], dram_o["rmw"]), layer

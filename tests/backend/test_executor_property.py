@@ -1,8 +1,11 @@
-"""Property: for random small layers x random valid mappings x every preset (and a variant without
-multicast or spatial reduction), the executor's outputs equal the interpreter's exactly, and the
-words it moves equal the cost model's counts."""
+"""Property: for random small layers x random valid mappings x every preset, every dataflow example
+(and a variant without multicast or spatial reduction), the executor running the loop program gives
+the interpreter's outputs exactly, the words it moves equal the cost model's counts, and the stream
+the program expands to equals the reference stream (the format-1 command stream, kept in
+`reference_stream`) record by record."""
 from __future__ import annotations
 
+import json
 import random
 import tempfile
 from dataclasses import replace
@@ -16,16 +19,19 @@ from hypothesis import strategies as st
 from accelmap.arch.load import load_arch
 from accelmap.arch.spec import TIMELOOP_ACCOUNTING, Arch
 from accelmap.backend import LayerStatus, build_schedule, emit, execute
-from accelmap.backend.outdir.commands import stream_length
 from accelmap.backend.run.deep import simulate_layer
 from accelmap.backend.run.deep_check import count_mismatches as deep_mismatches
+from accelmap.backend.run.expand import stream_records
 from accelmap.ir import run_graph
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import evaluate
 
 from .helpers import conv_graph, count_mismatches, matmul_graph
+from .reference_stream import layer_commands, stream_length
 
 PRESETS = ["eyeriss", "simba", "gemmini", "tpu_v1", "edge_npu"]
+DATAFLOWS = sorted(str(p) for p in (Path(__file__).parents[2] / "accelmap" / "arch" / "presets" / "dataflows")
+                   .glob("*.yaml"))
 PLAIN = "edge_npu without multicast or reduction"
 """A variant no preset covers: every child fetches its own words and writes its own partial sums."""
 MAX_RECORDS = 4000
@@ -91,7 +97,30 @@ def sample(workload, arch, seed: int, padding: bool):
                                           candidates.index(m)))
 
 
-@pytest.mark.parametrize("preset", PRESETS + [PLAIN])
+def normalised(record: dict, arch: Arch) -> dict:
+    """A record as the expansion writes it: fanouts by name; `separate` only for O (where it means something)."""
+    record = json.loads(json.dumps(record))
+    if record["op"] == "LAYER":
+        for t, port in record["tensors"].items():
+            for loop in port["instance_loops"]:
+                loop["fanout"] = arch.fanouts[loop["fanout"]].name
+            if t != "O":
+                port.pop("separate")
+        for loop in record["compute_loops"]:
+            loop["fanout"] = arch.fanouts[loop["fanout"]].name
+    return record
+
+
+def expanded(record: dict) -> dict:
+    """A record of the expansion with `separate` kept for O only."""
+    if record["op"] == "LAYER":
+        record = json.loads(json.dumps(record))
+        for t in "WI":
+            record["tensors"][t].pop("separate")
+    return record
+
+
+@pytest.mark.parametrize("preset", PRESETS + DATAFLOWS + [PLAIN])
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=st.one_of(conv_layers(), matmul_layers()), seed=st.integers(0, 2**31), padding=st.booleans())
 def test_executor_equals_interpreter_and_model(preset: str, spec: dict, seed: int, padding: bool) -> None:
@@ -100,9 +129,13 @@ def test_executor_equals_interpreter_and_model(preset: str, spec: dict, seed: in
     (node,) = graph.layers()
     mapping = sample(node.workload, arch, seed, padding)
     schedule = build_schedule(graph, arch, {node.name: mapping}, {node.name: LayerStatus("RANDOM")})
+    plan = schedule.layer(node.name)
     with tempfile.TemporaryDirectory() as tmp:
         out = emit(schedule, Path(tmp) / "out")
         result = execute(out, feeds)
+        got = [expanded(r) for r in stream_records(out, node.name)]
+    want_records = [normalised(r, arch) for r in layer_commands(node.name, node.workload, mapping, arch, plan.buffers)]
+    assert got == want_records
     want = run_graph(graph, feeds)
     assert result.outputs["y"].dtype == want["y"].dtype
     np.testing.assert_array_equal(result.outputs["y"], want["y"])

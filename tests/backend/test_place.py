@@ -152,7 +152,7 @@ def test_a_full_disk_keeps_the_old_outdir(cnn_schedule, tmp_path, monkeypatch, c
     def full(path, *args, **kwargs):
         raise OSError(code, os.strerror(code), str(path))
 
-    monkeypatch.setattr(EMIT_MODULE, "write_commands", full)
+    monkeypatch.setattr(EMIT_MODULE, "write_program", full)
     with pytest.raises(OutputError, match=rf"cannot write {out}: {said} \(writing .*\); the previous OUTDIR at "
                                           rf"{out} is intact"):
         emit(cnn_schedule, out, force=True)

@@ -97,7 +97,7 @@ def test_outdir_lists_summary_report_and_timeloop_files(cnn_outdir: Path, cnn_sc
     for index, entry in enumerate(doc["layers"]):
         files = entry["files"]
         assert files["timeloop_skipped"] is None
-        stem = files["commands"].removesuffix(".commands.jsonl")
+        stem = files["program"].removesuffix(".program.json")
         for kind in KINDS:
             assert files[f"timeloop_{kind}"] == f"{stem}.timeloop.{kind}.yaml"
             assert (cnn_outdir / files[f"timeloop_{kind}"]).is_file()

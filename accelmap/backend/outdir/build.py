@@ -51,7 +51,7 @@ def build_schedule(graph: Graph, arch: Arch, mappings: dict[str, Mapping],
             buffers=plan_buffers(node.name, node.workload, mapping, arch),
             cost=to_json(evaluate(node.workload, arch, mapping)),
             status=statuses.get(node.name, LayerStatus()),
-            files=LayerFiles(commands=f"{stem}.commands.jsonl", loopnest=f"{stem}.loopnest.txt")))
+            files=LayerFiles(program=f"{stem}.program.json", loopnest=f"{stem}.loopnest.txt")))
     return Schedule(arch=arch, graph=graph, layers=tuple(plans), model=_model_ref(model_path))
 
 

@@ -6,7 +6,7 @@ that is then put in place in one step (`place`: what `force` may replace,
 the atomic exchange, leftovers of dead runs), so a failure or an interrupt
 leaves neither a half-written OUTDIR nor the staging directory behind.
 
-Beside schedule.json and weights.npz: per layer its command stream, loop nest
+Beside schedule.json and weights.npz: per layer its loop program, loop nest
 and Timeloop problem / architecture / ERT / mapping YAML (skipped, with the
 reason in schedule.json, for a mapping Timeloop cannot express), and for the
 whole model summary.md and report.html.
@@ -20,12 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from accelmap.backend.outdir.commands import write_commands
+from accelmap.backend.outdir.program import build_program, write_program
 from accelmap.backend.outdir.load import validate_document
 from accelmap.backend.outdir.place import check_target, install, staging, write_failure
 from accelmap.backend.present.loopnest import render_loopnest
 from accelmap.backend.outdir.schedule import (LAYER_DIR, REPORT_FILE, SCHEDULE_FILE, SUMMARY_FILE, TIMELOOP_KINDS,
-                                       WEIGHTS_FILE, Schedule, sanitise)
+                                       WEIGHTS_FILE, LayerPlan, Schedule, sanitise)
 from accelmap.errors import MappingError
 from accelmap.interop.timeloop import timeloop_files
 
@@ -51,8 +51,8 @@ def _with_timeloop(schedule: Schedule) -> tuple[Schedule, dict[str, str]]:
     texts: dict[str, str] = {}
     plans = []
     for index, plan in enumerate(schedule.layers):
-        stem = plan.files.commands.removesuffix(".commands.jsonl")
-        if stem == plan.files.commands:
+        stem = plan.files.program.removesuffix(".program.json")
+        if stem == plan.files.program:
             stem = f"{LAYER_DIR}/{index:03d}_{sanitise(plan.name)}"
         try:
             files = timeloop_files(plan.workload, schedule.arch, plan.mapping)
@@ -69,7 +69,7 @@ def _with_timeloop(schedule: Schedule) -> tuple[Schedule, dict[str, str]]:
 
 
 def _write_files(schedule: Schedule, doc: dict, staging: Path, timeloop: dict[str, str]) -> None:
-    """schedule.json, weights.npz, each layer's command stream, loop nest and Timeloop files,
+    """schedule.json, weights.npz, each layer's loop program, loop nest and Timeloop files,
     summary.md and report.html, into `staging`."""
     from accelmap.backend.present.report import render_report
     from accelmap.backend.present.summary import summary_markdown
@@ -80,11 +80,17 @@ def _write_files(schedule: Schedule, doc: dict, staging: Path, timeloop: dict[st
                                         for entry in doc["weights"]["tensors"]})
     (staging / LAYER_DIR).mkdir()
     for plan in schedule.layers:
-        write_commands(staging / plan.files.commands, plan.name, plan.workload, plan.mapping, schedule.arch,
-                       plan.buffers)
+        write_program(staging / plan.files.program, layer_program(schedule, plan))
         (staging / plan.files.loopnest).write_text(
             render_loopnest(plan, schedule.arch, schedule.graph.node(plan.name).op))
     for rel, content in timeloop.items():
         (staging / rel).write_text(content)
     (staging / SUMMARY_FILE).write_text(summary_markdown(schedule))
     (staging / REPORT_FILE).write_text(render_report(schedule), encoding="utf-8")
+
+
+def layer_program(schedule: Schedule, plan: LayerPlan) -> dict:
+    """The loop program `plan` implies (docs/loop-program.md), with the input's zero padding of its node."""
+    layout = schedule.graph.node(plan.name).layout
+    pads = tuple(getattr(layout, "pads", (0, 0, 0, 0)))
+    return build_program(plan.name, plan.workload, plan.mapping, schedule.arch, plan.buffers, pads)

@@ -1,11 +1,19 @@
-"""Reading an OUTDIR back, trusting nothing: schema, version, weights, layers, mappings, buffer plans.
+"""Reading an OUTDIR back, trusting nothing: schema, version, weights, layers, mappings, buffer plans,
+predicted costs and loop programs.
 
-Every fault is a ScheduleError that names the file or layer and says what is
-wrong, so a corrupted or hand-edited OUTDIR is rejected before anything runs.
+Every fault is a ScheduleError that names the file or layer and the field and
+says what is wrong, so a corrupted or hand-edited OUTDIR is rejected before
+anything runs. A recorded cost that is not what the cost model gives for the
+recorded mapping is a `CheckFailed` (a numeric mismatch, exit code 1). Each
+layer's loop program must be exactly the one its recorded mapping and buffer
+plan imply; the executor's own reader (`run/program.py`) checks it again,
+independently of the writer.
 """
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -15,10 +23,13 @@ import jsonschema
 import numpy as np
 
 from accelmap.backend.outdir.buffers import check_plan
+from accelmap.backend.outdir.codec import to_json
 from accelmap.backend.outdir.place import diagnose
+from accelmap.backend.outdir.program import build_program
 from accelmap.backend.outdir.schedule import (FORMAT_VERSION, SCHEDULE_FILE, WEIGHTS_FILE, Schedule, array_sha256,
                                        schedule_from_json)
-from accelmap.errors import ScheduleError
+from accelmap.errors import CheckFailed, ScheduleError
+from accelmap.mapper.model import evaluate
 from accelmap.mapper.validity import check_mapping
 
 
@@ -78,7 +89,68 @@ def load_schedule(out_dir: str | Path) -> Schedule:
         problems += [f"layer {plan.name!r}: {p}" for p in _layer_problems(out_dir, schedule, plan.name)]
     if problems:
         raise ScheduleError(f"{path}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
+    for plan in schedule.layers:
+        _check_cost(schedule, plan.name)
+        _check_program(out_dir, schedule, plan.name)
     return schedule
+
+
+def first_difference(got: Any, want: Any, path: str = "") -> tuple[str, Any, Any] | None:
+    """(field path, got, want) of the first place two JSON values differ; None when equal."""
+    if isinstance(got, dict) and isinstance(want, dict):
+        for key in list(want) + [k for k in got if k not in want]:
+            if key not in got or key not in want:
+                return f"{path}.{key}".lstrip("."), got.get(key, "(absent)"), want.get(key, "(absent)")
+            found = first_difference(got[key], want[key], f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
+        for i, (a, b) in enumerate(zip(got, want)):
+            found = first_difference(a, b, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    if got != want or type(got) is not type(want):
+        return path.lstrip(".") or "(document)", got, want
+    return None
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _check_cost(schedule: Schedule, name: str) -> None:
+    """The recorded cost must be what the cost model gives for the recorded mapping (else CheckFailed)."""
+    plan = schedule.layer(name)
+    want = to_json(evaluate(plan.workload, schedule.arch, plan.mapping))
+    found = first_difference(plan.cost, want)
+    if found:
+        field, got, expected = found
+        raise CheckFailed(f"layer {name!r}: {SCHEDULE_FILE}: cost.{field} is {_short(got)}, the cost model gives "
+                          f"{_short(expected)} for the recorded mapping (an edited or stale prediction)")
+
+
+def _check_program(out_dir: Path, schedule: Schedule, name: str) -> None:
+    """The layer's loop program must be the one its recorded mapping and buffer plan imply."""
+    plan = schedule.layer(name)
+    path = out_dir / plan.files.program
+    where = f"layer {name!r}: {plan.files.program}"
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ScheduleError(f"{where}: not readable JSON ({err})") from None
+    if isinstance(doc, dict) and doc.get("layer") != name:
+        raise ScheduleError(f"{where}: layer: the program belongs to layer {doc.get('layer')!r} (swapped files?)")
+    layout = schedule.graph.node(name).layout
+    want = build_program(name, plan.workload, plan.mapping, schedule.arch, plan.buffers,
+                         tuple(getattr(layout, "pads", (0, 0, 0, 0))))
+    found = first_difference(doc, want)
+    if found:
+        field, got, expected = found
+        raise ScheduleError(f"{where}: {field} is {_short(got)}; the recorded mapping and buffer plan give "
+                            f"{_short(expected)}")
 
 
 def _check_layer_set(doc: dict[str, Any]) -> None:
@@ -110,8 +182,9 @@ def _load_weights(out_dir: Path, doc: dict[str, Any]) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as npz:
             stored = {key: npz[key] for key in npz.files}
-    except (OSError, ValueError) as err:
-        raise ScheduleError(f"{path}: not a readable .npz file ({err})") from None
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as err:
+        raise ScheduleError(f"{path}: not a readable .npz file ({type(err).__name__}: {err}); "
+                            "recompile the model") from None
     constants, problems = {}, []
     listed = {entry["key"] for entry in doc["weights"]["tensors"]}
     for entry in doc["weights"]["tensors"]:
@@ -142,7 +215,7 @@ def _layer_problems(out_dir: Path, schedule: Schedule, name: str) -> list[str]:
     if not problems:
         problems += [f"buffer plan: {p}" for p in check_plan(plan.buffers, plan.workload, plan.mapping,
                                                               schedule.arch)]
-    for kind, rel in (("command stream", plan.files.commands), ("loop nest", plan.files.loopnest)):
+    for kind, rel in (("loop program", plan.files.program), ("loop nest", plan.files.loopnest)):
         if not (out_dir / rel).is_file():
             problems.append(f"{kind} file {rel} is missing")
     return problems

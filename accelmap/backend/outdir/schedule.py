@@ -24,7 +24,7 @@ from accelmap.ir.layout import ConvLayout, MatmulLayout
 from accelmap.ir.workload import Workload
 from accelmap.mapper.mapping import Mapping, mapping_from_dict, mapping_to_dict
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SCHEDULE_FILE = "schedule.json"
 WEIGHTS_FILE = "weights.npz"
 LAYER_DIR = "layers"
@@ -50,13 +50,13 @@ class LayerStatus:
 
 @dataclass(frozen=True)
 class LayerFiles:
-    """Paths, relative to OUTDIR, of one layer's command stream, loop-nest text and Timeloop YAML.
+    """Paths, relative to OUTDIR, of one layer's loop program, loop-nest text and Timeloop YAML.
 
     The `timeloop_*` paths are set by `emit`; when Timeloop cannot express the
     layer's mapping they stay None and `timeloop_skipped` says why.
     """
 
-    commands: str
+    program: str
     loopnest: str
     timeloop_problem: str | None = None
     timeloop_arch: str | None = None

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from math import prod
 
 from accelmap.backend.outdir.schedule import Schedule
+from accelmap.backend.present.loopnest import render_loopnest
 from accelmap.mapper.model import host_op_cost, lower_bounds
 
 
@@ -122,14 +123,14 @@ def summary_markdown(schedule: Schedule) -> str:
 
 
 def explain_layer(schedule: Schedule, plan, out_dir) -> str:
-    """One layer: workload, status, loop nest (from OUTDIR) and energy by level and tensor."""
+    """One layer: workload, status, loop nest (rendered from the checked mapping) and energy by level and tensor."""
     cost = plan.cost
     lines = [f"layer {plan.name}: {plan.workload.kind} {plan.workload.describe()}",
              f"status {plan.status.status}" + ("" if plan.status.gap is None else f", gap {100 * plan.status.gap:.2f}%"),
              f"energy {cost['energy'] / 1e9:.3f} uJ, cycles {cost['cycles']:,}, "
              f"utilisation {100 * cost['utilisation']:.1f}%", "", "loop nest:"]
-    nest_file = out_dir / plan.files.loopnest
-    lines += ["  " + line for line in nest_file.read_text().splitlines()] if nest_file.exists() else ["  (missing)"]
+    nest = render_loopnest(plan, schedule.arch, schedule.graph.node(plan.name).op)
+    lines += ["  " + line for line in nest.splitlines()]
     lines += ["", "energy by level and tensor (uJ):"]
     total = cost["energy"] or 1
     for level, tensors in zip(cost["levels"], cost["level_energy"]):

@@ -1,9 +1,10 @@
 """The functional executor: runs an OUTDIR, and only an OUTDIR (DESIGN rule 2).
 
 Host ops run through the IR's interpreter and host kernels; each mapped layer runs its
-command stream against simulated memories (`stream.StreamRunner`), which
-counts the words it moves across the DRAM boundary so that they can be held
-against the cost model's prediction stored beside them (DESIGN rule 3).
+loop program (read and checked by `run.program`) against simulated memories
+(`run.runner.LayerRun`), which counts the words it moves across the DRAM
+boundary so that they can be held against the cost model's prediction stored
+beside them (DESIGN rule 3).
 """
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import numpy as np
 
 from accelmap.backend.outdir.load import load_schedule
 from accelmap.backend.outdir.schedule import LayerPlan, Schedule
-from accelmap.backend.run.stream import StreamRunner, TensorCounts
+from accelmap.backend.run.program import read_program
+from accelmap.backend.run.runner import LayerRun, TensorCounts
+from accelmap.errors import ScheduleError
 from accelmap.ir.graph import Node
 from accelmap.ir.interpreter import run_graph
 from accelmap.ir.kernels import apply_post_ops
@@ -23,7 +26,7 @@ from accelmap.ir.workload import DIMS, Workload
 
 @dataclass(frozen=True)
 class LayerCounts:
-    """What one mapped layer's stream moved, per tensor, at its DRAM boundary."""
+    """What one mapped layer's program moved, per tensor, at its DRAM boundary."""
 
     layer: str
     tensors: dict[str, TensorCounts]
@@ -44,7 +47,7 @@ def execute(out_dir: str | Path, feeds: dict[str, np.ndarray]) -> ExecResult:
 
 
 def run_schedule(out_dir: Path, schedule: Schedule, feeds: dict[str, np.ndarray]) -> ExecResult:
-    """Run `schedule`, loaded from `out_dir` by `load_schedule`, whose command streams it reads."""
+    """Run `schedule`, loaded from `out_dir` by `load_schedule`, whose loop programs it reads."""
     layers: dict[str, LayerCounts] = {}
 
     def mapped(node: Node, x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -58,17 +61,21 @@ def run_schedule(out_dir: Path, schedule: Schedule, feeds: dict[str, np.ndarray]
 
 def run_mapped(out_dir: Path, schedule: Schedule, plan: LayerPlan, node: Node, x: np.ndarray,
                w: np.ndarray) -> tuple[np.ndarray, dict[str, TensorCounts]]:
-    """One mapped layer: operands to canonical DRAM tensors, the stream, then post-ops on the output.
+    """One mapped layer: operands to canonical DRAM tensors, the loop program, then post-ops on the output.
 
     Memories and arithmetic use the operands' dtype, as the interpreter does.
     """
     wl, layout = plan.workload, node.layout
     dtype = np.result_type(x, w)
-    padded = padded_workload(wl, plan.mapping.bounds(wl.dims))
-    dram = {"I": _pad(layout.to_input(x, wl), padded.tensor_shape("I"), dtype),
-            "W": _pad(layout.to_weights(w, wl), padded.tensor_shape("W"), dtype),
-            "O": np.zeros(padded.tensor_shape("O"), dtype)}
-    counts = StreamRunner(plan, schedule.arch, dram).run(out_dir / plan.files.commands)
+    program = read_program(out_dir, plan, schedule.arch)
+    pads = tuple(getattr(layout, "pads", (0, 0, 0, 0)))
+    if program.pads != pads:
+        raise ScheduleError(f"layer {plan.name!r}: {plan.files.program}: zero_padding: {list(program.pads)}, the "
+                            f"layer's node pads its input by {list(pads)}")
+    dram = {"I": _pad(layout.to_input(x, wl), program.shapes["I"], dtype),
+            "W": _pad(layout.to_weights(w, wl), program.shapes["W"], dtype),
+            "O": np.zeros(program.shapes["O"], dtype)}
+    counts = LayerRun(program, dram).run()
     o = dram["O"][tuple(slice(0, n) for n in wl.tensor_shape("O"))]
     return apply_post_ops(layout.from_output(o, wl), node.post_ops, schedule.graph.constants), counts
 

@@ -1,11 +1,13 @@
-"""The per-layer command stream: every word that crosses the DRAM boundary, in order.
+"""The reference: the per-layer command stream as OUTDIR held it before the loop program (format 1).
+
+Kept in the tests, unchanged in its semantics, so that the stream the loop
+program expands to (`accelmap stream`) can be held against it record by record.
 
 Each tensor is moved between DRAM and its outermost on-chip keeper (or, when
 no on-chip level keeps it, straight to the MACs' operand registers). The
 stream walks the temporal loops above the deepest such keeper; at each step
 it first replaces the tiles whose residency ends there (write back O, LOAD
-or ZERO the new tile), then COMPUTEs the step. docs/command-stream.md is the
-contract; this module and the executor are its two sides.
+or ZERO the new tile), then COMPUTEs the step (docs/command-stream.md).
 """
 from __future__ import annotations
 
