@@ -490,6 +490,12 @@ def _verdict_text(verdict) -> str:
     for check in verdict.outputs:
         lines.append(f"  {check.name}: max abs err {check.max_abs_error:.3g}, rel err {check.rel_error:.3g} "
                      f"{'PASS' if check.passed else 'FAIL'}")
+    counted = f"words moved, {verdict.layers_counted} layers, per tensor at DRAM and at its keeper"
+    if verdict.count_mismatches:
+        lines.append(f"{counted}: {len(verdict.count_mismatches)} count(s) differ from schedule.json's prediction FAIL")
+        lines += [f"  {line}" for line in verdict.count_mismatches[:20]]
+    else:
+        lines.append(f"{counted}: every count equals schedule.json's prediction PASS")
     lines.append("PASS" if verdict.passed else "FAIL")
     return "\n".join(lines)
 

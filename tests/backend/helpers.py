@@ -5,6 +5,8 @@ import numpy as np
 
 from accelmap.arch.spec import Arch
 from accelmap.backend import LayerCounts
+from accelmap.backend.outdir.codec import to_json
+from accelmap.backend.run.validate import count_mismatches as validate_counts
 from accelmap.ir import ConvLayout, Graph, Node, PostOp, TensorInfo, make_workload, matmul_layout
 from accelmap.mapper.model import Cost
 
@@ -52,14 +54,5 @@ def matmul_graph(rng: np.random.Generator, a_shape: tuple[int, ...], b_shape: tu
 
 
 def count_mismatches(cost: Cost, counts: LayerCounts, arch: Arch) -> list[str]:
-    """Where the executor's counted words differ from the model's prediction at the DRAM boundary."""
-    problems = []
-    names = [level.name for level in arch.levels]
-    for tensor, got in counts.tensors.items():
-        dram = cost.traffic[0][tensor]
-        fields = ("reads", "updates", "first_writes", "overwrites", "rmw") if tensor == "O" else ("reads",)
-        pairs = [(f"DRAM {f}", getattr(got.dram, f), getattr(dram, f)) for f in fields]
-        if got.level in names:
-            pairs.append((f"{got.level} fills", got.keeper.fills, cost.traffic[names.index(got.level)][tensor].fills))
-        problems += [f"{tensor} {what}: executed {a}, model {b}" for what, a, b in pairs if a != b]
-    return problems
+    """Where the executor's counted words differ from the model's prediction (the product's own check)."""
+    return validate_counts(to_json(cost), [level.name for level in arch.levels], counts.tensors)

@@ -22,16 +22,19 @@ from accelmap.backend import LayerStatus, build_schedule, emit, execute
 from accelmap.backend.run.deep import simulate_layer
 from accelmap.backend.run.deep_check import count_mismatches as deep_mismatches
 from accelmap.backend.run.expand import stream_records
+from accelmap.backend.run.executor import _pad, padded_workload
 from accelmap.ir import run_graph
+from accelmap.ir.kernels import conv_nest
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import evaluate
 
 from .helpers import conv_graph, count_mismatches, matmul_graph
+from .reference_runner import StreamRunner
 from .reference_stream import layer_commands, stream_length
 
 PRESETS = ["eyeriss", "simba", "gemmini", "tpu_v1", "edge_npu"]
-DATAFLOWS = sorted(str(p) for p in (Path(__file__).parents[2] / "accelmap" / "arch" / "presets" / "dataflows")
-                   .glob("*.yaml"))
+DATAFLOW_DIR = Path(__file__).parents[2] / "accelmap" / "arch" / "presets" / "dataflows"
+DATAFLOWS = sorted(f"dataflows/{p.stem}" for p in DATAFLOW_DIR.glob("*.yaml"))
 PLAIN = "edge_npu without multicast or reduction"
 """A variant no preset covers: every child fetches its own words and writes its own partial sums."""
 MAX_RECORDS = 4000
@@ -79,6 +82,8 @@ def build(spec: dict, seed: int):
 
 def arch_named(name: str) -> Arch:
     """A preset, or the PLAIN variant of edge_npu."""
+    if name.startswith("dataflows/"):
+        return load_arch(DATAFLOW_DIR / f"{name.removeprefix('dataflows/')}.yaml")
     if name != PLAIN:
         return load_arch(name)
     base = load_arch("edge_npu")
@@ -136,6 +141,18 @@ def test_executor_equals_interpreter_and_model(preset: str, spec: dict, seed: in
         got = [expanded(r) for r in stream_records(out, node.name)]
     want_records = [normalised(r, arch) for r in layer_commands(node.name, node.workload, mapping, arch, plan.buffers)]
     assert got == want_records
+    # the expanded program, run tile by tile through the reference simulator, computes the layer too
+    wl, layout = node.workload, node.layout
+    padded = padded_workload(wl, mapping.bounds(wl.dims))
+    x, w = feeds[node.inputs[0]], (graph.constants | feeds)[node.inputs[1]]
+    dram = {"I": _pad(layout.to_input(x, wl), padded.tensor_shape("I"), x.dtype),
+            "W": _pad(layout.to_weights(w, wl), padded.tensor_shape("W"), x.dtype),
+            "O": np.zeros(padded.tensor_shape("O"), x.dtype)}
+    reference = StreamRunner(plan, arch, dram).run(iter(got))
+    np.testing.assert_array_equal(dram["O"], conv_nest(dram["I"], dram["W"], padded))
+    cost = evaluate(node.workload, arch, mapping)
+    assert all(reference[t].reads == cost.traffic[0][t].reads for t in "WIO")
+    assert {t: c.reads for t, c in reference.items()} == {t: c.dram.reads for t, c in result.layers[node.name].tensors.items()}
     want = run_graph(graph, feeds)
     assert result.outputs["y"].dtype == want["y"].dtype
     np.testing.assert_array_equal(result.outputs["y"], want["y"])

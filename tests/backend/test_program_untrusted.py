@@ -110,11 +110,69 @@ def test_runner_rejects_tiles_fetched_too_rarely(cnn_outdir: Path, tmp_path: Pat
         program = check_program(doc, plan, schedule.arch)
         node = schedule.graph.node(plan.name)
         dram = {t: np.ones(program.shapes[t], np.float32) for t in "WIO"}
-        with pytest.raises(ScheduleError, match=rf"layer '{plan.name}': loop program: the compute reads "
-                                                r"\w .* not resident"):
+        with pytest.raises(ScheduleError, match=rf"layer '{plan.name}': loop program: \w.fill: the compute reads "
+                                                r"\w outside the resident tile .* not resident"):
             LayerRun(program, dram).run()
         return
     pytest.skip("no layer refills a tile (random mappings)")  # pragma: no cover
+
+
+def _run_changed(cnn_outdir: Path, change, layer: str = LAYER) -> None:
+    schedule = load_schedule(cnn_outdir)
+    plan = schedule.layer(layer)
+    doc = json.loads(json.dumps(load_program_doc(cnn_outdir, plan)))
+    change(doc)
+    program = check_program(doc, plan, schedule.arch)
+    LayerRun(program, {t: np.ones(program.shapes[t], np.float32) for t in "WIO"}).run()
+
+
+def test_runner_rejects_a_first_write_rule_that_is_wrong(cnn_outdir: Path):
+    """Drains that call every residency a first write hit O words written before."""
+    def no_revisit(doc):
+        for t in doc["transfers"][2:]:
+            t["psum"]["revisit"] = []
+    schedule = load_schedule(cnn_outdir)
+    revisiting = [p.name for p in schedule.layers if load_program_doc(cnn_outdir, p)["transfers"][3]["psum"]["revisit"]]
+    if not revisiting:
+        pytest.skip("no layer revisits its output tiles in these random mappings")  # pragma: no cover
+    for layer in revisiting:
+        with pytest.raises(ScheduleError, match=rf"layer '{layer}': loop program: O.drain: O tile \d+ gets \d+ first "
+                                                r"writes, it needs exactly one"):
+            _run_changed(cnn_outdir, no_revisit, layer)
+
+
+def test_runner_rejects_a_window_that_slides_by_the_wrong_rows(cnn_outdir: Path):
+    schedule = load_schedule(cnn_outdir)
+    windowed = [p.name for p in schedule.layers if load_program_doc(cnn_outdir, p)["transfers"][1]["window"]]
+    if not windowed:
+        pytest.skip("no sliding window in these random mappings")  # pragma: no cover
+
+    def wrong(doc):
+        doc["transfers"][1]["window"]["rows"] += 1
+    with pytest.raises(ScheduleError, match=r"I.fill: the window moves the tile by .* its steady state brings"):
+        _run_changed(cnn_outdir, wrong, windowed[0])
+
+
+def test_validate_fails_on_a_count_that_differs(cnn_outdir: Path, monkeypatch, capsys):
+    """validate holds the executor's counts against schedule.json: one word more is exit 1."""
+    original = LayerRun._fills
+
+    def one_more(self, tr):
+        original(self, tr)
+        if tr.tensor == "W":
+            self.reads["W"] += 1
+    monkeypatch.setattr(LayerRun, "_fills", one_more)
+    assert main(["validate", str(cnn_outdir)]) == 1
+    out = capsys.readouterr().out
+    assert "count(s) differ from schedule.json's prediction FAIL" in out
+    assert "layer 'stem/conv': W DRAM reads: executed" in out and out.rstrip().endswith("FAIL")
+
+
+def test_validate_reports_counts_checked(cnn_outdir: Path, capsys):
+    assert main(["validate", str(cnn_outdir)]) == 0
+    out = capsys.readouterr().out
+    assert "words moved, 3 layers, per tensor at DRAM and at its keeper: every count equals schedule.json's " \
+           "prediction PASS" in out
 
 
 # -- the loader: the program must be the one the recorded mapping implies ---------------------------

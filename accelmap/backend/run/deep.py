@@ -38,6 +38,7 @@ from accelmap.arch.spec import Arch
 from accelmap.backend.run.executor import padded_workload
 from accelmap.backend.outdir.nest import NestLoop, inside, nest_loops, tensor_box
 from accelmap.ir.workload import DIMS, TENSORS, Workload
+from accelmap.mapper.counts import Counts
 from accelmap.mapper.mapping import Mapping
 
 Box = tuple[tuple[int, int], ...]
@@ -45,23 +46,17 @@ WINDOW_DIMS = frozenset("PQRS")
 """Dims whose loops slide the input window (docs/cost-model.md, sliding windows)."""
 Coord = tuple[int, ...]
 Inst = tuple[int, ...]
-FIELDS = ("fills", "reads", "updates", "first_writes", "overwrites", "rmw")
+FIELDS = Counts.FIELDS
 
 
 @dataclass(frozen=True)
-class LevelCounts:
-    """Words of one tensor at one level: totals over instances and, in `per_instance`, per instance.
+class LevelCounts(Counts):
+    """The six `Counts` of one tensor at one level, totals over instances and, in `per_instance`, per instance.
 
-    `per_instance[inst]` lists (fills, reads, updates, first_writes, overwrites, rmw);
+    `per_instance[inst]` lists the six counts in `Counts.FIELDS` order;
     `inst` is the tuple of indices of the spatial loops above the level.
     """
 
-    fills: int
-    reads: int
-    updates: int
-    first_writes: int
-    overwrites: int
-    rmw: int
     instances: int
     per_instance: dict[Inst, tuple[int, int, int, int, int, int]]
 

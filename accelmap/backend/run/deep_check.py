@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from accelmap.backend.run.deep import FIELDS, DeepResult, simulate_layer
+from accelmap.backend.run.deep import DeepResult, simulate_layer
 from accelmap.backend.outdir.load import load_schedule
 from accelmap.errors import ScheduleError
+from accelmap.mapper.counts import Counts, differences
 from accelmap.ir.kernels import conv_nest
 from accelmap.mapper.model import Cost, evaluate
 
@@ -34,13 +35,13 @@ class DeepLayerCheck:
         return self.max_abs_error == 0 and not self.mismatches
 
 
-def _model_rows(cost: Cost | dict[str, Any]) -> tuple[list[dict[str, dict[str, int]]], list[dict[str, Any]]]:
-    """Per level {tensor: {count: value}} and per fanout {name, deliveries}, from a Cost or its JSON."""
+def _model_rows(cost: Cost | dict[str, Any]) -> tuple[list[dict[str, Counts]], list[dict[str, Any]]]:
+    """Per level {tensor: Counts} and per fanout {name, deliveries}, from a Cost or its JSON."""
     if isinstance(cost, Cost):
-        levels = [{t: {f: getattr(tr, f) for f in FIELDS} for t, tr in row.items()} for row in cost.traffic]
+        levels = [{t: tr.counts() for t, tr in row.items()} for row in cost.traffic]
         fanouts = [{"name": ft.name, "deliveries": dict(ft.deliveries)} for ft in cost.fanouts]
         return levels, fanouts
-    levels = [{t: {f: int(tr[f]) for f in FIELDS} for t, tr in row.items()} for row in cost["traffic"]]
+    levels = [{t: Counts.of(tr) for t, tr in row.items()} for row in cost["traffic"]]
     return levels, [{"name": ft["name"], "deliveries": dict(ft["deliveries"])} for ft in cost["fanouts"]]
 
 
@@ -52,10 +53,8 @@ def count_mismatches(result: DeepResult, cost: Cost | dict[str, Any]) -> list[st
         if set(got) != set(want):
             problems.append(f"level {result.levels[i]}: simulated tensors {sorted(got)}, model {sorted(want)}")
         for t in sorted(set(got) & set(want)):
-            for f in FIELDS:
-                a, b = getattr(got[t], f), want[t][f]
-                if a != b:
-                    problems.append(f"level {result.levels[i]} {t} {f}: simulated {a}, model {b}")
+            problems += [f"level {result.levels[i]} {t} {f}: simulated {a}, model {b}"
+                         for f, a, b in differences(got[t], want[t])]
     for got, want in zip(result.fanouts, fanouts):
         for t, b in want["deliveries"].items():
             a = got.deliveries.get(t, 0)

@@ -1,9 +1,12 @@
-"""`validate`: run an OUTDIR and compare its outputs with onnxruntime on the original model.
+"""`validate`: run an OUTDIR, compare its outputs with onnxruntime on the original model and the
+words it moved with the counts schedule.json predicts.
 
 The model is the file recorded in schedule.json (found by its path, checked
 by its sha256) or one given explicitly. Per output: the largest absolute
 error and the error's norm relative to the reference output's norm; an
-output passes when that relative error is within the tolerance.
+output passes when that relative error is within the tolerance. Per layer,
+tensor and boundary (DRAM, the keeper), every count the executor made must
+equal the recorded prediction (DESIGN rule 3); one difference fails.
 """
 from __future__ import annotations
 
@@ -16,11 +19,13 @@ import onnx
 import onnxruntime as ort
 from google.protobuf.message import DecodeError
 
-from accelmap.backend.run.executor import run_schedule
+from accelmap.backend.run.executor import ExecResult, run_schedule
+from accelmap.backend.run.runner import TensorCounts
 from accelmap.backend.run.inputs import model_inputs
 from accelmap.backend.outdir.load import load_schedule
 from accelmap.backend.outdir.schedule import Schedule
 from accelmap.errors import ScheduleError
+from accelmap.mapper.counts import Counts, differences
 
 ORT_ERRORS = tuple(getattr(ort.capi.onnxruntime_pybind11_state, name) for name in
                    ("Fail", "InvalidArgument", "InvalidGraph", "InvalidProtobuf", "NoSuchFile", "NotImplemented",
@@ -50,11 +55,13 @@ class Validation:
     model: str
     tolerance: float
     outputs: tuple[OutputCheck, ...]
+    layers_counted: int = 0
+    count_mismatches: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
-        """True when every output is within tolerance."""
-        return all(check.passed for check in self.outputs)
+        """True when every output is within tolerance and every count equals its prediction."""
+        return all(check.passed for check in self.outputs) and not self.count_mismatches
 
 
 def validate(out_dir: str | Path, inputs: str | Path | dict[str, np.ndarray] | None = None, seed: int = 0,
@@ -71,7 +78,8 @@ def validate(out_dir: str | Path, inputs: str | Path | dict[str, np.ndarray] | N
     except ORT_ERRORS as err:
         raise ScheduleError(f"{model_path}: onnxruntime cannot run it on OUTDIR's inputs ({type(err).__name__}: "
                             f"{str(err).strip()[:300]}); is it the model OUTDIR was compiled from?") from None
-    got = run_schedule(Path(out_dir), schedule, feeds).outputs
+    result = run_schedule(Path(out_dir), schedule, feeds)
+    got = result.outputs
     checks = []
     for name in names:
         a, b = np.asarray(got[name], dtype=np.float64), np.asarray(want[name], dtype=np.float64)
@@ -81,7 +89,33 @@ def validate(out_dir: str | Path, inputs: str | Path | dict[str, np.ndarray] | N
         scale = float(np.linalg.norm(b))
         rel = float(np.linalg.norm(diff)) / scale if scale else float(np.linalg.norm(diff))
         checks.append(OutputCheck(name, a.shape, float(diff.max(initial=0.0)), rel, rel <= tol))
-    return Validation(str(out_dir), str(model_path), tol, tuple(checks))
+    mismatches = schedule_count_mismatches(schedule, result)
+    return Validation(str(out_dir), str(model_path), tol, tuple(checks), len(result.layers), tuple(mismatches))
+
+
+DRAM_FIELDS = {"W": ("reads",), "I": ("reads",), "O": ("reads", "updates", "first_writes", "overwrites", "rmw")}
+"""The counts the executor makes at DRAM per tensor; at the keeper it counts `fills`."""
+
+
+def count_mismatches(cost: dict, levels: list[str], tensors: dict[str, TensorCounts]) -> list[str]:
+    """Every count of one layer's run that differs from `cost` (schedule.json's cost entry, or `to_json` of
+    the model's Cost): per tensor at DRAM and at the keeper, one line each."""
+    problems = []
+    for t, got in tensors.items():
+        pairs = [(levels[0], differences(got.dram, Counts.of(cost["traffic"][0][t]), DRAM_FIELDS[t]))]
+        if got.level in levels:
+            keeper = cost["traffic"][levels.index(got.level)][t]
+            pairs.append((got.level, differences(got.keeper, Counts.of(keeper), ("fills",))))
+        problems += [f"{t} {level} {field}: executed {a:,}, predicted {b:,}" for level, found in pairs
+                     for field, a, b in found]
+    return problems
+
+
+def schedule_count_mismatches(schedule: Schedule, result: ExecResult) -> list[str]:
+    """`count_mismatches` of every executed layer against schedule.json, each line naming the layer."""
+    levels = [level.name for level in schedule.arch.levels]
+    return [f"layer {name!r}: {line}" for name, counts in result.layers.items()
+            for line in count_mismatches(schedule.layer(name).cost, levels, counts.tensors)]
 
 
 def _model_file(schedule: Schedule, model: str | Path | None) -> Path:

@@ -30,23 +30,18 @@ from accelmap.interop.timeloop.mapping import load_timeloop_mapping
 from accelmap.interop.timeloop.names import read_yaml
 from accelmap.interop.timeloop.problem import load_timeloop_problem
 from accelmap.ir.workload import TENSOR_NAMES, Workload
+from accelmap.mapper.counts import Counts
 from accelmap.mapper.mapping import Mapping, mapping_to_dict
 from accelmap.mapper.model import Cost, Traffic, evaluate
 from accelmap.mapper.validity import check_mapping
 
 
 @dataclass(frozen=True)
-class TensorAccesses:
-    """One tensor at one level: accelmap's totals and Timeloop's per-instance view."""
+class TensorAccesses(Counts):
+    """One tensor at one level: accelmap's six `Counts` (totals), drains, and Timeloop's per-instance view."""
 
     tensor: str
     instances: int
-    reads: int
-    fills: int
-    updates: int
-    first_writes: int
-    overwrites: int
-    rmw: int
     drains: int
     timeloop_reads: int
     timeloop_fills: int
@@ -133,8 +128,9 @@ def _accesses(tensor: str, tr: Traffic, energy_fj: int) -> TensorAccesses:
         timeloop = ((tr.rmw + tr.overwrites) // per, tr.fills // per, tr.updates // per)
     else:
         timeloop = (tr.reads // per, tr.fills // per, 0)
-    return TensorAccesses(tensor, per, tr.reads, tr.fills, tr.updates, tr.first_writes, tr.overwrites, tr.rmw,
-                          tr.drains, *timeloop, energy_fj / 1000)
+    return TensorAccesses(**{f: getattr(tr, f) for f in Counts.FIELDS}, tensor=tensor, instances=per, drains=tr.drains,
+                          timeloop_reads=timeloop[0], timeloop_fills=timeloop[1], timeloop_updates=timeloop[2],
+                          energy_pj=energy_fj / 1000)
 
 
 def _arch(source: Arch | str | Path, ert: str | Path | None, pricing: str, bandwidth_unit: str) -> Arch:
