@@ -294,8 +294,9 @@ def test_softmax_from_13_normalises_one_axis(attrs: dict, axes: tuple[int, ...])
 
 @pytest.mark.parametrize("attrs", [{"size": 3}, {"size": 5, "alpha": 0.01, "beta": 0.6, "bias": 2.0},
                                    {"size": 1}])
-def test_lrn(attrs: dict) -> None:
-    check([node("LRN", ["x"], **attrs)], {"x": (2, 7, 4, 5)}, ["y"], opset=13)
+@pytest.mark.parametrize("opset", [9, 13])  # the Model Zoo graphs' opset, and LRN's last version
+def test_lrn(attrs: dict, opset: int) -> None:
+    check([node("LRN", ["x"], **attrs)], {"x": (2, 7, 4, 5)}, ["y"], opset=opset)
 
 
 def test_lrn_even_size_follows_the_spec_formula() -> None:

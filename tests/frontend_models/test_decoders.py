@@ -22,36 +22,7 @@ from accelmap.frontend import load_model
 from accelmap.frontend.coverage import coverage
 from accelmap.ir import Graph, run_graph
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-EXPORTS = (("torchscript", 14), ("torchscript", 17), ("dynamo", 18), ("dynamo", 23))
-VOCAB, HEADS, KV_HEADS, HEAD_DIM = 32, 4, 2, 4  # as in export_decoders.py
-PREFILL, DECODE = (6, 5), (1, 11)  # (new tokens, cached tokens)
-
-
-def fixture(name: str, exporter: str, opset: int) -> Path:
-    """One exported model file."""
-    return FIXTURES / f"{name}_{exporter}_opset{opset}.onnx"
-
-
-def decoder_feeds(name: str, seq: int, past: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """Token ids; for GPT-2 an attention mask with the last token padded; for LLaMA positions after
-    the cache and a random K/V cache."""
-    rng = np.random.default_rng(seed)
-    feeds = {"input_ids": rng.integers(0, VOCAB, (1, seq)).astype(np.int64)}
-    if name == "gpt2":
-        mask = np.ones((1, seq), np.int64)
-        mask[0, -1] = 0 if seq > 1 else 1
-        feeds["attention_mask"] = mask
-    else:
-        feeds["position_ids"] = np.arange(past, past + seq, dtype=np.int64)[None]
-        for cache in ("past_key", "past_value"):
-            feeds[cache] = rng.standard_normal((1, KV_HEADS, past, HEAD_DIM)).astype(np.float32)
-    return feeds
-
-
-def shapes_of(feeds: dict[str, np.ndarray]) -> dict[str, tuple[int, ...]]:
-    """--input-shape overrides for the feeds."""
-    return {name: value.shape for name, value in feeds.items()}
+from .decoders import DECODE, EXPORTS, FIXTURES, HEAD_DIM, HEADS, NAMES, PREFILL, decoder_feeds, fixture, shapes_of
 
 
 def check_against_onnxruntime(path: Path, feeds: dict[str, np.ndarray]) -> Graph:
@@ -142,7 +113,7 @@ def compile_and_validate(path: Path, feeds: dict[str, np.ndarray], preset: str, 
     return verdict
 
 
-CASES = [(name, exporter, opset) for name in ("gpt2", "llama") for exporter, opset in EXPORTS]
+CASES = [(name, exporter, opset) for name in NAMES for exporter, opset in EXPORTS]
 QUICK = {("gpt2", "torchscript", 14), ("llama", "dynamo", 23)}
 
 

@@ -110,14 +110,15 @@ def test_rms_norm_spelled_out_lowers_op_by_op() -> None:
     assert host_ops(graph) == ["Pow", "ReduceMean", "Add", "Sqrt", "Reciprocal", "Mul", "Mul"]
 
 
-def test_constant_of_shape_with_a_run_time_shape_and_a_static_output() -> None:
+@pytest.mark.parametrize("opset", [9, 21])  # ConstantOfShape's first and last versions
+def test_constant_of_shape_with_a_run_time_shape_and_a_static_output(opset: int) -> None:
     """The shape is computed from data, but the file declares the output's shape: it is that constant."""
     shape = np.array([2, 3], np.int64)
     fill = helper.make_tensor("value", TensorProto.FLOAT, [1], [-3.5])
     nodes = [node("Abs", ["s"], ["shape"]), node("ConstantOfShape", ["shape"], ["c"], value=fill),
              node("Add", ["x", "c"])]
     x = rand(2, 3, seed=10)
-    onnx_model = model(nodes, {"x": x, "s": shape}, ["y"], 9)
+    onnx_model = model(nodes, {"x": x, "s": shape}, ["y"], opset)
     onnx_model.graph.value_info.append(value("c", np.float32, (2, 3)))
     graph = check(onnx_model, {"x": x, "s": shape})
     assert host_ops(graph) == ["Abs", "Add"]
