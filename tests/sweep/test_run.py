@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -197,7 +198,9 @@ def test_ctrl_c_on_the_embedded_cluster_keeps_finished_tasks_and_resumes(tiny_di
 @pytest.mark.slow
 def test_resnet18_w8_on_the_embedded_and_a_real_cluster(tmp_path, dask_cluster):
     """8 designs x ResNet-18 (width / 8) on tpu_v1, 5 s per task: tasks proved in both runs have the same
-    canonical mapping, rows proved throughout are equal, and the unproved differ only in timing."""
+    optimum, and the same mapping where both finished the canonical tie-break (it shares the task's time
+    limit, so on a loaded machine one run may keep the solver's own optimum); rows made only of such
+    tasks are equal, rows proved throughout have equal energy, and the unproved differ only in timing."""
     spec = tmp_path / "r18.yaml"
     spec.write_text("arch: tpu_v1\nmodels: [resnet18_w8]\nsearch: {time_limit: 5}\naxes:\n"
                     "  mesh: {keys: [fanouts.matrix_unit.meshX, fanouts.matrix_unit.meshY], "
@@ -210,6 +213,12 @@ def test_resnet18_w8_on_the_embedded_and_a_real_cluster(tmp_path, dask_cluster):
     both = [k for k, o in embedded.outcomes.items()
             if getattr(o, "status", "") == "OPTIMAL" and getattr(real.outcomes[k], "status", "") == "OPTIMAL"]
     assert len(both) >= 48, f"only {len(both)} of 96 tasks proved in both runs"
-    assert all(embedded.outcomes[k].mapping == real.outcomes[k].mapping for k in both)
-    proved = [(a, b) for a, b in zip(embedded.rows, real.rows) if a.proved == b.proved == 1.0]
-    assert all(a == b for a, b in proved)
+    assert all(embedded.outcomes[k].objective == real.outcomes[k].objective for k in both)
+    canonical = {k for k in both if embedded.outcomes[k].canonical and real.outcomes[k].canonical}
+    assert len(canonical) >= 40, f"only {len(canonical)} of 96 tasks canonical in both runs"
+    assert all(embedded.outcomes[k].mapping == real.outcomes[k].mapping for k in canonical)
+    for job, a, b in zip(embedded.jobs, embedded.rows, real.rows):
+        if set(job.layer_keys.values()) <= canonical:
+            assert replace(a, pareto=()) == replace(b, pareto=())   # the fronts also depend on other rows
+        elif a.proved == b.proved == 1.0:
+            assert a.energy_uj == b.energy_uj
