@@ -79,18 +79,21 @@ def validate(out_dir: str | Path, inputs: str | Path | dict[str, np.ndarray] | N
         raise ScheduleError(f"{model_path}: onnxruntime cannot run it on OUTDIR's inputs ({type(err).__name__}: "
                             f"{str(err).strip()[:300]}); is it the model OUTDIR was compiled from?") from None
     result = run_schedule(Path(out_dir), schedule, feeds)
-    got = result.outputs
-    checks = []
-    for name in names:
-        a, b = np.asarray(got[name], dtype=np.float64), np.asarray(want[name], dtype=np.float64)
-        if a.shape != b.shape:
-            raise ScheduleError(f"output {name!r}: the schedule computes shape {a.shape}, the model {b.shape}")
-        diff = np.abs(a - b)
-        scale = float(np.linalg.norm(b))
-        rel = float(np.linalg.norm(diff)) / scale if scale else float(np.linalg.norm(diff))
-        checks.append(OutputCheck(name, a.shape, float(diff.max(initial=0.0)), rel, rel <= tol))
+    checks = tuple(compare_output(name, result.outputs[name], want[name], tol) for name in names)
     mismatches = schedule_count_mismatches(schedule, result)
-    return Validation(str(out_dir), str(model_path), tol, tuple(checks), len(result.layers), tuple(mismatches))
+    return Validation(str(out_dir), str(model_path), tol, checks, len(result.layers), tuple(mismatches))
+
+
+def compare_output(name: str, got: np.ndarray, want: np.ndarray, tol: float = DEFAULT_TOLERANCE) -> OutputCheck:
+    """How far output `name` as the schedule computed it (`got`) is from the reference (`want`): the
+    largest absolute error, and the error's norm relative to the reference's norm, passing within `tol`."""
+    a, b = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ScheduleError(f"output {name!r}: the schedule computes shape {a.shape}, the model {b.shape}")
+    diff = np.abs(a - b)
+    scale = float(np.linalg.norm(b))
+    rel = float(np.linalg.norm(diff)) / scale if scale else float(np.linalg.norm(diff))
+    return OutputCheck(name, a.shape, float(diff.max(initial=0.0)), rel, rel <= tol)
 
 
 DRAM_FIELDS = {"W": ("reads",), "I": ("reads",), "O": ("reads", "updates", "first_writes", "overwrites", "rmw")}
