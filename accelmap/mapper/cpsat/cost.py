@@ -9,11 +9,13 @@ cycles, exactly as `_price` does.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
 from ortools.sat.python import cp_model
 
+from accelmap.arch.spec import Arch
 from accelmap.ir.workload import DIMS, TENSORS
 from accelmap.mapper.cpsat.terms import Lit, Mono, Poly, bounds_of, mono, poly_mul
 from accelmap.mapper.cpsat.decisions import WINDOW, Decisions, _not
@@ -197,26 +199,82 @@ def _deliveries(dv: Decisions, t: str, gate: Lit, volume: Poly, top: int, bottom
     return out
 
 
-def energy_expr(dv: Decisions, terms: list[Term]) -> tuple[object, int, int]:
-    """Total energy in fJ: per level and tensor reads, fills + first writes, rmw; hops; MACs."""
-    arch, alg = dv.arch, dv.alg
-    total, lo, hi = 0, 0, 0
+@dataclass
+class _Sum:
+    """A linear expression over gated count variables, with its bounds."""
+
+    expr: object = 0
+    lo: int = 0
+    hi: int = 0
+
+
+# Partial-sum updates split into first writes, overwrites and read-modify-writes (docs/cost-model.md).
+_UPDATE_KINDS = ("updates", "first", "overwrites")
+
+
+def _sums(dv: Decisions, terms: list[Term], wanted: Callable[[Term], bool], label: str,
+          scale: Mono | None = None) -> dict[tuple[int, str, str], _Sum]:
+    """The `wanted` gated terms summed per (where, tensor, kind), each times `scale`."""
+    out: dict[tuple[int, str, str], _Sum] = {}
     for n, term in enumerate(terms):
-        if term.kind == "deliveries":
-            coef = arch.fanouts[term.where].hop_energy
-        else:
-            cost = arch.levels[term.where].tensors[term.tensor]
-            psum_write = psum_write_energy(cost, arch.accounting)
-            coef = {"reads": cost.read_energy, "fills": cost.write_energy, "updates": cost.update_energy,
-                    "drains": cost.read_energy if arch.accounting.drain_reads else 0,
-                    "first": psum_write - cost.update_energy,
-                    "overwrites": psum_write - cost.update_energy}[term.kind]
-        if not coef:
+        if not wanted(term):
             continue
-        var, vlo, vhi = alg.gated(term.poly, term.gate, f"{term.kind}[{term.where},{term.tensor}]#{n}")
-        total += coef * var
-        lo += min(coef * vlo, coef * vhi)
-        hi += max(coef * vlo, coef * vhi)
+        poly = term.poly if scale is None else poly_mul(term.poly, (scale,))
+        var, vlo, vhi = dv.alg.gated(poly, term.gate, f"{label}{term.kind}[{term.where},{term.tensor}]#{n}")
+        acc = out.setdefault((term.where, term.tensor, term.kind), _Sum())
+        acc.expr += var
+        acc.lo += vlo
+        acc.hi += vhi
+    return out
+
+
+def _rmw(dv: Decisions, sums: dict[tuple[int, str, str], _Sum], where: int, t: str, label: str) -> object:
+    """Read-modify-writes of t at a level: updates less first writes and overwrites, as one IntVar >= 0.
+
+    Written as a count of its own (rather than updates priced at the update
+    energy and the other two at a negative difference) so every coefficient
+    of the objective is >= 0, which keeps the relaxation's bound from
+    collapsing below zero.
+    """
+    updates = sums.get((where, t, "updates"), _Sum())
+    var = dv.model.new_int_var(0, max(0, updates.hi), f"{label}rmw[{where},{t}]")
+    parts = sums.get((where, t, "first"), _Sum()).expr + sums.get((where, t, "overwrites"), _Sum()).expr
+    dv.model.add(var == updates.expr - parts)
+    return var
+
+
+def _price(arch: Arch, where: int, t: str, kind: str) -> int:
+    """fJ per word of one kind of a tensor's traffic at a level (a fanout for deliveries); updates
+    enter as read-modify-writes, see `_rmw`."""
+    if kind == "deliveries":
+        return arch.fanouts[where].hop_energy
+    cost = arch.levels[where].tensors[t]
+    if kind in ("first", "overwrites"):
+        return psum_write_energy(cost, arch.accounting)
+    return {"reads": cost.read_energy, "fills": cost.write_energy, "updates": cost.update_energy,
+            "drains": cost.read_energy if arch.accounting.drain_reads else 0}[kind]
+
+
+def energy_expr(dv: Decisions, terms: list[Term]) -> tuple[object, int, int]:
+    """Total energy in fJ: per level and tensor reads, fills, first writes and overwrites, rmw; hops; MACs."""
+    arch, alg = dv.arch, dv.alg
+    def priced(term: Term) -> bool:
+        """Whether the term costs energy (first writes and overwrites also define read-modify-writes)."""
+        if term.kind in _UPDATE_KINDS and _price(arch, term.where, term.tensor, "updates"):
+            return True
+        return _price(arch, term.where, term.tensor, term.kind) != 0
+
+    sums = _sums(dv, terms, priced, "")
+    total, lo, hi = 0, 0, 0
+    for (where, t, kind), acc in sums.items():
+        coef = _price(arch, where, t, kind)
+        if kind == "updates":
+            total += coef * _rmw(dv, sums, where, t, "")
+            hi += coef * acc.hi
+            continue
+        total += coef * acc.expr
+        lo += coef * acc.lo
+        hi += coef * acc.hi
     mac = arch.compute.mac_energy
     if mac:
         macs = alg.value(mono(dv.picks(DIMS, dv.nest.places)))
@@ -227,28 +285,36 @@ def energy_expr(dv: Decisions, terms: list[Term]) -> tuple[object, int, int]:
 
 
 def cycles_expr(dv: Decisions, terms: list[Term]) -> object:
-    """Cycles: the slowest of compute and each level's per-instance read and write bandwidth."""
+    """Cycles: the slowest of compute and each level's per-instance read and write bandwidth.
+
+    Reads are reads (with drains when they are priced) plus read-modify-writes;
+    writes are fills plus updates.
+    """
     model, alg, nest = dv.model, dv.alg, dv.nest
     mpe = dv.arch.compute.macs_per_pe
     temporal = alg.value(mono(dv.picks(DIMS, [s for s in nest.places if s[0] == "T"])))
     parts = [_ceil_div(model, temporal, _ub(temporal), Fraction(mpe), "compute_cycles")]
+    read_kinds = {"reads", *_UPDATE_KINDS} | ({"drains"} if dv.arch.accounting.drain_reads else set())
     for i, level in enumerate(dv.arch.levels):
+        bandwidth = {"read": exact_bandwidth(level.read_bandwidth), "write": exact_bandwidth(level.write_bandwidth)}
+        if bandwidth["read"] is None and bandwidth["write"] is None:
+            continue
         per_instance = mono({k: (-1, ()) for k, _ in dv.instances(i).powers})
-        sides = {"read": (exact_bandwidth(level.read_bandwidth),
-                          {"reads": 1, "updates": 1, "first": -1, "overwrites": -1,
-                           **({"drains": 1} if dv.arch.accounting.drain_reads else {})}),
-                 "write": (exact_bandwidth(level.write_bandwidth), {"fills": 1, "updates": 1})}
-        for side, (bandwidth, kinds) in sides.items():
-            if bandwidth is None:
+        mine = [term for term in terms if term.where == i and term.kind != "deliveries"]
+        sums = _sums(dv, mine, lambda term: term.kind in read_kinds or term.kind == "fills", "inst/", per_instance)
+        sides = {"read": [(k, acc) for k, acc in sums.items() if k[2] in ("reads", "drains")],
+                 "write": [(k, acc) for k, acc in sums.items() if k[2] in ("fills", "updates")]}
+        for side, picked in sides.items():
+            if bandwidth[side] is None:
                 continue
-            words, hi = 0, 0
-            for n, term in enumerate(terms):
-                if term.kind in kinds and term.where == i:
-                    var, vlo, vhi = alg.gated(poly_mul(term.poly, (per_instance,)), term.gate,
-                                              f"{term.kind}/inst[{i},{term.tensor}]#{n}")
-                    words += kinds[term.kind] * var
-                    hi += max(kinds[term.kind] * vlo, kinds[term.kind] * vhi)
-            parts.append(_ceil_div(model, words, hi, bandwidth, f"{side}_cycles[{i}]"))
+            words = sum((acc.expr for _, acc in picked), 0)
+            hi = sum(acc.hi for _, acc in picked)
+            if side == "read":
+                for (_, t, kind), acc in sums.items():
+                    if kind == "updates":
+                        words += _rmw(dv, sums, i, t, "inst/")
+                        hi += acc.hi
+            parts.append(_ceil_div(model, words, hi, bandwidth[side], f"{side}_cycles[{i}]"))
     cycles = model.new_int_var(0, max(_ub(p) for p in parts), "cycles")
     model.add_max_equality(cycles, parts)
     return cycles
