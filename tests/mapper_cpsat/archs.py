@@ -70,7 +70,32 @@ SIMBA_LIKE = {
                     {"fanout": "vector_lanes", "x_dims": ["C"], "y_dims": ["K"]}],
 }
 
-RAW = {"eyeriss_like": EYERISS_LIKE, "gemmini_like": GEMMINI_LIKE, "simba_like": SIMBA_LIKE}
+DEEP_CHAIN = {
+    "description": "shaped like Timeloop's ISPASS Eyeriss: six levels, a dummy level forced to unit factors, "
+                   "a chain of single-tensor scratchpads, two fanouts",
+    "levels": [
+        {"name": "DRAM", "word-bits": 16, "read_energy": 200.0, "write_energy": 200.0,
+         "read_bandwidth": 4, "write_bandwidth": 4},
+        {"name": "glb", "tensors": ["I", "O"], "depth": 32, "width": 16, "word-bits": 16,
+         "read_energy": 6.0, "write_energy": 5.0, "update_energy": 11.0, "read_bandwidth": 4, "write_bandwidth": 4},
+        {"name": "dummy", "storage": False},
+        {"name": "ifmap_spad", "tensors": ["I"], "depth": 3, "width": 16, "word-bits": 16,
+         "read_energy": 0.5, "write_energy": 0.4, "read_bandwidth": 2, "write_bandwidth": 2},
+        {"name": "weights_spad", "tensors": ["W"], "depth": 4, "width": 16, "word-bits": 16,
+         "read_energy": 1.5, "write_energy": 1.4},
+        {"name": "psum_spad", "tensors": ["O"], "depth": 2, "width": 16, "word-bits": 16,
+         "read_energy": 0.4, "write_energy": 0.3, "update_energy": 0.7, "read_bandwidth": 2, "write_bandwidth": 2},
+    ],
+    "fanouts": [{"name": "columns", "parent": "glb", "meshX": 2, "meshY": 1, "multicast": True,
+                 "reduction": True, "hop_energy": 0.5},
+                {"name": "rows", "parent": "dummy", "meshX": 1, "meshY": 2, "multicast": True,
+                 "reduction": True, "hop_energy": 0.25}],
+    "compute": {"mac_energy": 0.3},
+    "constraints": [{"level": "dummy", "factors": {d: 1 for d in ("N", "G", "K", "C", "P", "Q", "R", "S")}}],
+}
+
+RAW = {"eyeriss_like": EYERISS_LIKE, "gemmini_like": GEMMINI_LIKE, "simba_like": SIMBA_LIKE,
+       "deep_chain": DEEP_CHAIN}
 
 
 def small_arch(name: str) -> Arch:

@@ -8,6 +8,7 @@ dilations, groups and halos.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from collections import defaultdict
 from dataclasses import replace
 
@@ -16,11 +17,15 @@ from ortools.sat.python import cp_model
 
 from accelmap.arch import load_arch
 from accelmap.arch.spec import TIMELOOP_ACCOUNTING
+from accelmap.interop.timeloop import import_timeloop_design
 from accelmap.ir.workload import make_workload
 from accelmap.mapper.cpsat import cost as cpsat_cost
 from accelmap.mapper.cpsat import build, pin
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import evaluate
+from accelmap.mapper.solve import map_workload
+
+from .archs import small_arch
 
 WORKLOADS = [
     make_workload(k=8, c=4, p=6, q=6, r=3, s=3),
@@ -117,3 +122,36 @@ def test_timeloop_halo_rule_counts_the_same_in_both(preset):
             if found % 2 == 0:
                 break
     assert found >= 4
+
+
+ISPASS = Path(__file__).parents[1] / "timeloop" / "fixtures" / "eyeriss_ispass"
+
+
+def deep_archs():
+    """The six-level chain, and Timeloop's ISPASS Eyeriss imported with and without its constraints."""
+    files = (ISPASS / "arch.yaml", ISPASS / "ERT.yaml")
+    return [small_arch("deep_chain"),
+            import_timeloop_design(*files, constraints=(ISPASS / "constraints.yaml",)).arch,
+            import_timeloop_design(*files).arch]
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_pinned_formulation_counts_what_the_model_counts_on_deep_hierarchies(index):
+    arch = deep_archs()[index]
+    rng = random.Random(index)
+    for workload in WORKLOADS:
+        mapping = Mapspace(workload, arch).sample(rng)
+        energy, cycles, counts = solver_counts(workload, arch, mapping)
+        want_energy, want_cycles, want = model_counts(workload, arch, mapping)
+        keys = {k for k in set(counts) | set(want) if counts[k] or want[k]}
+        assert {k: counts[k] for k in keys} == {k: want[k] for k in keys}, mapping.describe()
+        assert (energy, cycles) == (want_energy, want_cycles), mapping.describe()
+
+
+def test_a_hint_where_one_literal_stands_for_two_decisions_is_accepted():
+    """On the imported ISPASS design a level's only loop is one literal for two decisions; hinting it
+    twice made CP-SAT reject the model (MODEL_INVALID), and short solves fell back to random search."""
+    arch, workload = deep_archs()[1], WORKLOADS[4]
+    result = map_workload(workload, arch, "energy", time_limit=5.0, workers=1, count=True, tie_break=False)
+    assert result.status == "OPTIMAL" and result.objective == result.bound
+    assert "random" not in result.note

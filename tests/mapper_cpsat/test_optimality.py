@@ -54,6 +54,23 @@ def test_cpsat_equals_exhaustive_optimum_larger(arch_name, index):
     check_all_objectives(SLOW[index], small_arch(arch_name))
 
 
+DEEP_FAST = workloads(seed=11, count=6, archs=[small_arch("deep_chain")], max_size=20_000)
+DEEP_SLOW = workloads(seed=12, count=20, archs=[small_arch("deep_chain")], max_size=150_000)
+
+
+@pytest.mark.parametrize("index", range(len(DEEP_FAST)))
+def test_cpsat_equals_exhaustive_on_a_deep_chain(index):
+    """Six levels (a storage-less level whose factors are all forced to 1, three single-tensor
+    scratchpads in a chain) and two fanouts, as Timeloop's ISPASS Eyeriss."""
+    check_all_objectives(DEEP_FAST[index], small_arch("deep_chain"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("index", range(len(DEEP_SLOW)))
+def test_cpsat_equals_exhaustive_on_a_deep_chain_larger(index):
+    check_all_objectives(DEEP_SLOW[index], small_arch("deep_chain"))
+
+
 def test_the_cases_cover_the_shapes_that_matter():
     """Strides, dilations, groups / depthwise, odd and prime bounds and matmuls are all in the fast set."""
     assert any(w.stride != (1, 1) for w in FAST)

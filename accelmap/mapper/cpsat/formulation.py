@@ -244,6 +244,19 @@ def add_hint(f: Formulation, model: cp_model.CpModel, mapping: Mapping) -> None:
     for (i, t), lit in dv.keep.items():
         if not isinstance(lit, bool):
             model.add_hint(lit, t in mapping.keep[i])
+    _one_hint_per_variable(model)
+
+
+def _one_hint_per_variable(model: cp_model.CpModel) -> None:
+    """Drop repeated hints: one literal can stand for two decisions (a level's only loop is both
+    present and innermost), and CP-SAT rejects a model that hints a variable twice."""
+    hints = model.proto.solution_hint
+    first: dict[int, int] = {}
+    for var, value in zip(hints.vars, hints.values):
+        first.setdefault(var, value)
+    model.clear_hints()
+    hints.vars.extend(list(first))
+    hints.values.extend(list(first.values()))
 
 
 def pin(f: Formulation, model: cp_model.CpModel, mapping: Mapping) -> None:
