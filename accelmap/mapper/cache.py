@@ -81,7 +81,9 @@ class ResultCache:
     An entry is used only when it is exactly what this version writes and the
     model confirms it: the mapping is valid for the workload, its score is the
     recorded objective, and the status is OPTIMAL with the bound equal to the
-    objective (a proof). Anything else (unreadable, another format, nulls,
+    objective (a proof). A result that is not proved is kept apart, as a warm
+    start only (`warm`): the next solve of the key starts from it and must
+    match or beat it, and it is never returned as an answer. Anything else (unreadable, another format, nulls,
     wrong types, a mapping that does not fit, a lowered bound) is ignored, and
     the fresh result overwrites it. A directory that cannot be written (read
     only, full, a file in the way) turns the cache off with one `warning`; a
@@ -94,30 +96,47 @@ class ResultCache:
 
     def get(self, key: str, workload: Workload, arch: Arch, objective: str) -> MapResult | None:
         """The proved result stored under `key`, re-scored by the model; None when there is none to trust."""
+        text = self._read(f"{key}.json")
+        return None if text is None else _confirmed(text, key, workload, arch, objective, "OPTIMAL")
+
+    def warm(self, key: str, workload: Workload, arch: Arch, objective: str) -> MapResult | None:
+        """The best unproved result an earlier solve of `key` stored, re-scored by the model: a warm start."""
+        text = self._read(f"{key}.warm.json")
+        return None if text is None else _confirmed(text, key, workload, arch, objective, "FEASIBLE")
+
+    def _read(self, name: str) -> bytes | None:
+        """An entry's bytes, or None when there is no cache, no such file, or more bytes than an entry has."""
         if self.directory is None:
             return None
         try:
-            with open(self.directory / f"{key}.json", "rb") as file:
+            with open(self.directory / name, "rb") as file:
                 text = file.read(MAX_ENTRY_BYTES + 1)
         except OSError:
             return None
-        if len(text) > MAX_ENTRY_BYTES:
-            return None
-        return _proved(text, key, workload, arch, objective)
+        return text if len(text) <= MAX_ENTRY_BYTES else None
 
-    def put(self, key: str, result: MapResult) -> None:
-        """Store a proved result (others are not cached): written to a temporary file renamed over the entry,
-        so a concurrent reader or writer of the key sees a whole entry or none, and a failed write leaves
-        nothing behind."""
-        if self.directory is None or result.status != "OPTIMAL":
+    def put(self, key: str, result: MapResult, workload: Workload, arch: Arch) -> None:
+        """Store a proved result, or an unproved one as the key's warm start when it beats the stored one.
+
+        Written to a temporary file renamed over the entry, so a concurrent
+        reader or writer of the key sees a whole entry or none, and a failed
+        write leaves nothing behind.
+        """
+        if self.directory is None:
             return
+        name = f"{key}.json"
+        if result.status != "OPTIMAL":
+            before = self.warm(key, workload, arch, result.objective_name)
+            if before is not None and before.objective <= result.objective:
+                return
+            name = f"{key}.warm.json"
         tmp = None
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{key}.", suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as file:
                 file.write(json.dumps(entry(key, result)))
-            os.replace(tmp, self.directory / f"{key}.json")
+            os.replace(tmp, self.directory / name)
             tmp = None
         except OSError as err:
             self._disable(err)
@@ -141,12 +160,13 @@ def entry(key: str, result: MapResult) -> dict[str, Any]:
             "wall_time": result.wall_time, "canonical": result.canonical, "mapping": mapping_to_dict(result.mapping)}
 
 
-def _proved(text: bytes, key: str, workload: Workload, arch: Arch, objective: str) -> MapResult | None:
-    """The result in an entry's `text` when the entry is exactly what `entry` writes for a proved result
-    that the model confirms; None otherwise."""
+def _confirmed(text: bytes, key: str, workload: Workload, arch: Arch, objective: str,
+               status: str) -> MapResult | None:
+    """The result in an entry's `text` when the entry is exactly what `entry` writes for a result of
+    `status` (OPTIMAL: proved) that the model confirms; None otherwise."""
     try:
         doc = json.loads(text)
-        if not isinstance(doc, dict) or doc.get("format") != ENTRY_FORMAT or doc.get("status") != "OPTIMAL":
+        if not isinstance(doc, dict) or doc.get("format") != ENTRY_FORMAT or doc.get("status") != status:
             return None
         result = rescore(workload, arch, mapping_from_dict(doc["mapping"]), objective, doc)
         exact = json.dumps(entry(key, result), sort_keys=True) == json.dumps(doc, sort_keys=True)
@@ -154,6 +174,9 @@ def _proved(text: bytes, key: str, workload: Workload, arch: Arch, objective: st
         return None
     if not exact:  # from here on every field is there, with the type this version writes
         return None
-    proved = result.status == "OPTIMAL" and result.objective == doc["objective"] == doc["bound"]
+    if status == "OPTIMAL":
+        agrees = result.status == "OPTIMAL" and result.objective == doc["objective"] == doc["bound"]
+    else:
+        agrees = result.status == "FEASIBLE" and result.objective == doc["objective"] > doc["bound"]
     timed = math.isfinite(doc["wall_time"]) and doc["wall_time"] >= 0
-    return result if proved and timed else None
+    return result if agrees and timed else None

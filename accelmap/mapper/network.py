@@ -4,7 +4,9 @@ Identical layers (same workload signature) share one solve. Unique workloads
 run in worker processes (`jobs`; see `workers` for why never in this one),
 each solve getting its share of the cores as CP-SAT workers. OPTIMAL results
 are cached in the user's cache directory, keyed by everything that decides
-the answer; a cache that cannot be written turns into a warning.
+the answer; an unproved result is kept there as the next solve's warm start
+(it must be matched or beaten, never returned from the cache); a cache that
+cannot be written turns into a warning.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from accelmap.arch.spec import Arch
 from accelmap.ir.graph import Graph
 from accelmap.ir.workload import Workload
 from accelmap.mapper.cache import ResultCache, cache_key, default_cache_dir
+from accelmap.mapper.mapping import Mapping
 from accelmap.mapper.solve import MapResult, map_workload
 from accelmap.mapper.workers import run_each
 
@@ -55,9 +58,10 @@ class NetworkResult:
     warnings: tuple[str, ...] = ()
 
 
-def _solve_one(workload: Workload, arch: Arch, settings: SolveSettings, workers: int) -> MapResult:
+def _solve_one(workload: Workload, arch: Arch, settings: SolveSettings, workers: int,
+               warm: Mapping | None) -> MapResult:
     return map_workload(workload, arch, settings.objective, time_limit=settings.time_limit, workers=workers,
-                        allow_padding=settings.allow_padding, tie_break=settings.tie_break)
+                        allow_padding=settings.allow_padding, tie_break=settings.tie_break, hint=warm)
 
 
 def _expected_effort(workload: Workload) -> tuple[bool, int]:
@@ -78,23 +82,27 @@ def map_graph(graph: Graph, arch: Arch, settings: SolveSettings = SolveSettings(
     def record(sig: str, result: MapResult, cached: bool) -> None:
         solved[sig] = result
         if not cached:
-            cache.put(cache_key(groups[sig][0].workload, arch, settings), result)
+            wl = groups[sig][0].workload
+            cache.put(cache_key(wl, arch, settings), result, wl, arch)
         if progress is not None:
             progress(Progress(len(solved), len(groups), groups[sig][0].name, result.status,
                               time.monotonic() - start, cached))
 
-    pending = {}
+    pending, warm = {}, {}
     for sig, nodes in groups.items():
         wl = nodes[0].workload
-        hit = cache.get(cache_key(wl, arch, settings), wl, arch, settings.objective)
+        key = cache_key(wl, arch, settings)
+        hit = cache.get(key, wl, arch, settings.objective)
         if hit is None:
             pending[sig] = wl
+            started = cache.warm(key, wl, arch, settings.objective)
+            warm[sig] = started.mapping if started is not None else None
         else:
             record(sig, hit, cached=True)
     hits = len(solved)
     processes, workers = _pool_size(jobs, len(pending))
     order = sorted(pending, key=lambda sig: _expected_effort(pending[sig]), reverse=True)
-    run_each([(sig, _solve_one, (pending[sig], arch, settings, workers)) for sig in order], processes,
+    run_each([(sig, _solve_one, (pending[sig], arch, settings, workers, warm[sig])) for sig in order], processes,
              lambda sig, result: record(sig, result, cached=False))
     results = {node.name: solved[sig] for sig, nodes in groups.items() for node in nodes}
     warnings = (cache.warning,) if cache.warning else ()

@@ -99,8 +99,8 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
         raise _explain_infeasible(workload, arch, allow_padding)
     size, size_note = (_mapspace_size(workload, arch, allow_padding, baseline[2] if baseline else 0) if count
                        else (None, "not counted (count=False)"))
-    hint = hint or (baseline[0] if baseline else None)
-    cap = baseline[1] if baseline else None
+    start_at = _best_start(workload, arch, objective, hint, baseline)
+    hint, cap = start_at if start_at else (None, None)
     plain = _unpadded_first(workload, arch, objective, time_limit, workers, hint, log) if allow_padding else None
     if plain is not None:
         hint, cap = plain.mapping, plain.objective
@@ -135,11 +135,12 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
             outcome, is_canonical, tie = _canonical(f, objective, outcome, remaining, workers)
             note = _join(note, tie)
     # 4. Decode, re-score, check.
-    if outcome.mapping is None and outcome.status == "INFEASIBLE":
+    if outcome.mapping is None and outcome.status == "INFEASIBLE" and start_at is None:
         raise _explain_infeasible(workload, arch, allow_padding)
-    if outcome.mapping is None and baseline is None:
+    if outcome.mapping is None and start_at is None:
         baseline = _baseline(workload, arch, objective)
-    mapping = outcome.mapping if outcome.mapping is not None else baseline[0] if baseline else None
+        start_at = baseline[:2] if baseline else None
+    mapping = outcome.mapping if outcome.mapping is not None else start_at[0] if start_at else None
     if mapping is None:
         raise InfeasibleLayer(f"no mapping of {workload.describe()} on arch '{arch.name}' was found within "
                               f"{time_limit:g} s (none fits without padding); raise the time limit")
@@ -153,7 +154,9 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
                              f"({objective}, {workload.describe()} on {arch.name})")
     bound = max(bound or 0, _trivial_bound(workload, arch, objective))
     if outcome.mapping is None and plain is None:
-        note = _join(note, "the solver found no solution in time; the best of random mappings is reported")
+        given = start_at is not None and baseline is None
+        note = _join(note, "the solver found no better solution in time; the "
+                     + ("warm start is reported" if given else "best of random mappings is reported"))
     status = "OPTIMAL" if bound >= value else "FEASIBLE"
     if status == "FEASIBLE":
         note = _join(note, "not proved optimal: another run may return a different mapping")
@@ -231,6 +234,16 @@ def _baseline(workload: Workload, arch: Arch, objective: str) -> tuple[Mapping, 
     except InfeasibleLayer:
         return None
     return found.mapping, found.score, found.mapspace_size
+
+
+def _best_start(workload: Workload, arch: Arch, objective: str, hint: Mapping | None,
+                baseline: tuple[Mapping, int, int] | None) -> tuple[Mapping, int] | None:
+    """(mapping, score) the solver starts from and must match or beat: the better of a caller's hint
+    (a warm start; ignored when it is not a valid mapping of the layer) and the random baseline."""
+    starts = [(baseline[0], baseline[1])] if baseline else []
+    if hint is not None and not check_mapping(workload, arch, hint):
+        starts.append((hint, score(evaluate(workload, arch, hint), objective)))
+    return min(starts, key=lambda s: s[1]) if starts else None
 
 
 def _mapspace_size(workload: Workload, arch: Arch, allow_padding: bool, unpadded: int) -> tuple[int | None, str]:

@@ -42,7 +42,7 @@ class TaskStore:
     def put(self, task: Task, outcome: Outcome) -> None:
         """Keep `outcome`: a proved result in the cache (if on), anything else in the journal."""
         if isinstance(outcome, MapResult) and outcome.status == "OPTIMAL" and self.cache.directory is not None:
-            self.cache.put(task.key, outcome)
+            self.cache.put(task.key, outcome, task.workload, task.arch)
             return
         if self.journal is None:
             return

@@ -74,15 +74,15 @@ def test_a_lowered_bound_or_a_feasible_status_is_not_trusted_and_gets_rewritten(
 
 @pytest.mark.parametrize("code, said", [(errno.ENOSPC, "the disk is full"), (errno.EROFS, "Read-only file system")])
 def test_a_cache_that_cannot_be_written_turns_off_with_one_warning(proved, tmp_path, monkeypatch, code, said):
-    _, result, key, _ = proved
+    arch, result, key, _ = proved
 
     def refuse(*args, **kwargs):
         raise OSError(code, os.strerror(code))
 
     monkeypatch.setattr(cache_module.os, "replace", refuse)  # fails after the temporary file is written
     cache = ResultCache(tmp_path / "cache")
-    cache.put(key, result)
-    cache.put(key, result)
+    cache.put(key, result, WORKLOAD, arch)
+    cache.put(key, result, WORKLOAD, arch)
     assert cache.directory is None and said in cache.warning and str(tmp_path / "cache") in cache.warning
     assert list((tmp_path / "cache").iterdir()) == []  # no temporary file left behind
 
@@ -100,16 +100,16 @@ def test_a_file_in_the_way_turns_the_cache_off_and_no_cache_touches_nothing(tmp_
     assert not (tmp_path / "default").exists()
 
 
-def _hammer(directory: str, key: str, result, rounds: int) -> None:
+def _hammer(directory: str, key: str, result, arch, rounds: int) -> None:
     cache = ResultCache(Path(directory))
     for _ in range(rounds):
-        cache.put(key, result)
+        cache.put(key, result, WORKLOAD, arch)
 
 
 def test_concurrent_writers_of_one_key_leave_a_whole_entry(proved, tmp_path):
     arch, result, key, doc = proved
     context = multiprocessing.get_context("fork")
-    writers = [context.Process(target=_hammer, args=(str(tmp_path), key, result, 150)) for _ in range(3)]
+    writers = [context.Process(target=_hammer, args=(str(tmp_path), key, result, arch, 150)) for _ in range(3)]
     for writer in writers:
         writer.start()
     reader, reads = ResultCache(tmp_path), 0
