@@ -209,8 +209,8 @@ def _walk(node: object, path: str, inherited: dict, count: int, found: list[_Tre
         entry = expect_mapping(entry, local_path, problems)
         if entry is None:
             continue
-        check_keys(entry, ("name", "class", "attributes", "description", "required_actions", "enabled",
-                           "constraints"), local_path, problems)
+        check_keys(entry, ("name", "class", "subclass", "attributes", "description", "required_actions",
+                           "enabled", "constraints"), local_path, problems)
         if entry.get("enabled", True) is False:
             continue
         name, own = _parse_name(entry.get("name"), at(local_path, "name"), problems)

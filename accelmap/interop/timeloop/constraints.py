@@ -14,7 +14,8 @@ level name, or id with 0 innermost; `name` in old files) and a `type`:
 - `spatial`: the same factors on the fanout below the target, `split`
   sending the permutation's first `split` dims to X and the rest to Y
   (`x_dims` / `y_dims`); the order within an axis changes no count;
-- `bypass` (`datatype`, `bypassing`): `keep` / `bypass` data spaces.
+- `bypass` (`datatype`, `bypassing`, timeloopfe's `dataspace`): `keep` / `bypass`
+  data spaces.
 
 Anything else (`utilization`, `no_multicast`, `max_overbooked_proportion`,
 unknown keys, a factor on an axis no split names) is refused with its file,
@@ -37,7 +38,7 @@ from accelmap.interop.timeloop.ert import RANGE
 from accelmap.interop.timeloop.names import DATA_SPACES, DIM_NAMES, TIMELOOP_DIMS, read_yaml
 from accelmap.interop.timeloop.yaml_text import dump
 
-BYPASS_TYPES = ("bypass", "datatype", "bypassing")
+BYPASS_TYPES = ("bypass", "datatype", "bypassing", "dataspace")
 DIRECTIVE_KEYS = ("target", "name", "type", "factors", "permutation", "split", "keep", "bypass", "attributes")
 V4_SECTIONS = {"temporal": "temporal", "spatial": "spatial", "dataspace": "bypass"}
 """A v0.4 component's `constraints:` section -> the directive type it holds."""

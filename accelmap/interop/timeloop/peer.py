@@ -92,22 +92,23 @@ class Agreement:
 
 def map_and_compare(workload: Workload, design: Path, timeloop: Path, folder: Path, *, victory: int = 50,
                     threads: int = 1) -> Agreement:
-    """Map `workload` with `timeloop-mapper` on the design in `design` (arch, ERT, ART, constraints and
-    mapper YAML, as `tests/timeloop/fixtures/eyeriss_ispass/`), score the mapping it found with
-    `timeloop-model` and with accelmap in each of `ACCOUNTINGS`; files are left in `folder`."""
-    for name in ("arch", "ERT", "ART", "constraints"):
+    """Map `workload` with `timeloop-mapper` on the design in `design` (arch, ERT, constraints and mapper
+    YAML, an ART when it has one, as `tests/timeloop/fixtures/eyeriss_ispass/`), score the mapping it found
+    with `timeloop-model` and with accelmap in each of `ACCOUNTINGS`; files are left in `folder`."""
+    names = [name for name in ("arch", "ERT", "ART", "constraints") if (design / f"{name}.yaml").is_file()]
+    for name in names:
         shutil.copy(design / f"{name}.yaml", folder / f"{name}.yaml")
     mapper = yaml.safe_load((design / "mapper.yaml").read_text())
     mapper["mapper"].update({"victory-condition": victory, "num-threads": threads})
     (folder / "mapper.yaml").write_text(yaml.safe_dump(mapper))
     (folder / "problem.yaml").write_text(problem_to_timeloop(workload))
-    run_timeloop("mapper", timeloop, folder, ["arch.yaml", "ERT.yaml", "ART.yaml", "constraints.yaml",
-                                              "problem.yaml", "mapper.yaml"])
+    inputs = [f"{name}.yaml" for name in names]
+    run_timeloop("mapper", timeloop, folder, [*inputs, "problem.yaml", "mapper.yaml"])
     shutil.copy(folder / "timeloop-mapper.map.yaml", folder / "mapping.yaml")  # the model skips *.map.yaml inputs
-    stats = run_timeloop("model", timeloop, folder, ["arch.yaml", "ERT.yaml", "ART.yaml", "problem.yaml",
-                                                     "mapping.yaml"])
-    imported = import_timeloop_design(folder / "arch.yaml", folder / "ERT.yaml",
-                                      constraints=(folder / "constraints.yaml",)).arch
+    stats = run_timeloop("model", timeloop, folder, [n for n in inputs if n != "constraints.yaml"]
+                         + ["problem.yaml", "mapping.yaml"])
+    constraints = (folder / "constraints.yaml",) if "constraints" in names else ()
+    imported = import_timeloop_design(folder / "arch.yaml", folder / "ERT.yaml", constraints=constraints).arch
     energy, cycles = {}, {}
     for name, accounting in ACCOUNTINGS.items():
         result = evaluate_timeloop(replace(imported, accounting=accounting or imported.accounting), workload,

@@ -1,0 +1,131 @@
+"""Public Timeloop exercise designs (tests/timeloop/fixtures/*/README.md) imported whole and checked against Timeloop.
+
+For each design: `accelmap arch import` reads its architecture, ERT, ART
+(where it ships one) and constraints, and `accelmap arch show` renders the
+result; with the bundled Timeloop v3.0.3 (skipped when absent), the mapping
+accelmap finds for a small conv, exported, scores in `timeloop-model` what
+accelmap's model says in Timeloop's accounting (within 0.1%), and the one
+`timeloop-mapper` finds on the design's own files scores the same in both.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from accelmap.arch import load_arch
+from accelmap.cli import main
+from accelmap.interop.timeloop import import_timeloop_design, timeloop_files
+from accelmap.interop.timeloop.peer import map_and_compare, run_timeloop
+from accelmap.ir.workload import make_workload
+from accelmap.mapper.model import evaluate
+from accelmap.mapper.solve import map_workload
+from accelmap.mapper.validity import check_mapping
+
+from .test_peer import TIMELOOP, needs_timeloop
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CONV = make_workload(k=16, c=8, p=8, q=8, r=3, s=3)
+
+
+@dataclass(frozen=True)
+class Design:
+    """What the import of one fixture design must give."""
+
+    levels: tuple[str, ...]
+    fanouts: tuple[tuple[str, int, int], ...]      # (parent level, X, Y)
+    instances: tuple[int, ...]
+    constraints: tuple[int, int]                   # level entries, fanout entries
+    shown: str                                     # one line `arch show` prints
+
+
+SIMPLE = ("DRAM", "shared_glb", "inter_PE_spatial", "pe_spad", "weight_reg", "input_activation_reg",
+          "output_activation_reg")
+DESIGNS = {
+    "eyeriss_ispass": Design(
+        ("DRAM", "shared_glb", "inter_PE_column_spatial", "inter_PE_spatial", "ifmap_spad", "weights_spad",
+         "psum_spad"), (("inter_PE_column_spatial", 14, 1), ("inter_PE_spatial", 1, 12)),
+        (1, 1, 1, 14, 168, 168, 168), (7, 2), "area: 5.38 mm²"),
+    "simple_ws": Design(SIMPLE, (("inter_PE_spatial", 16, 16),), (1, 1, 1, 256, 256, 256, 256), (7, 1),
+                        "level pe_spad: innermost loops, outer to inner, the rest outside: S R Q P N; keep W; "
+                        "bypass I O"),
+    "simple_os": Design(SIMPLE, (("inter_PE_spatial", 16, 16),), (1, 1, 1, 256, 256, 256, 256), (7, 1),
+                        "level pe_spad: innermost loops, outer to inner, the rest outside: Q P S R N; keep O; "
+                        "bypass W I"),
+}
+
+
+def design_files(name: str) -> dict[str, Path]:
+    """The fixture's files by role: arch, ERT, and ART and constraints where it has them."""
+    folder = FIXTURES / name
+    files = {role: folder / f"{role}.yaml" for role in ("arch", "ERT", "ART", "constraints")}
+    return {role: path for role, path in files.items() if path.is_file()}
+
+
+def imported(name: str, **kwargs):
+    """The fixture design imported with all its files."""
+    files = design_files(name)
+    return import_timeloop_design(files["arch"], files["ERT"], art_yaml_path=files.get("ART"),
+                                  constraints=tuple(v for k, v in files.items() if k == "constraints"), **kwargs)
+
+
+@pytest.mark.parametrize("name", DESIGNS)
+def test_design_imports_whole_and_shows(tmp_path, capsys, name):
+    want, files = DESIGNS[name], design_files(name)
+    out = tmp_path / "arch.yaml"
+    argv = ["arch", "import", str(files["arch"]), str(files["ERT"]), "-o", str(out)]
+    argv += ["--art", str(files["ART"])] if "ART" in files else []
+    argv += ["--constraints", str(files["constraints"])]
+    assert main(argv) == 0
+    assert main(["arch", "show", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert want.shown in shown
+    arch = imported(name).arch
+    assert load_arch(out) == arch
+    assert tuple(level.name for level in arch.levels) == want.levels
+    assert tuple((f.parent, f.x, f.y) for f in arch.fanouts) == want.fanouts
+    assert tuple(arch.instances(i) for i in range(len(arch.levels))) == want.instances
+    assert (len(arch.level_constraints), len(arch.fanout_constraints)) == want.constraints
+    assert arch.peak_macs_per_cycle == want.instances[-1]
+
+
+@needs_timeloop
+@pytest.mark.parametrize("name", DESIGNS)
+def test_accelmap_mapping_exported_scores_the_same_in_timeloop_model(tmp_path, name):
+    arch = imported(name, timeloop_accounting=True).arch
+    mapping = map_workload(CONV, arch, "energy", time_limit=2.0, workers=1).mapping
+    assert check_mapping(CONV, arch, mapping) == []
+    files = timeloop_files(CONV, arch, mapping)
+    for file_name, text in files.items():
+        (tmp_path / file_name).write_text(text)
+    stats = run_timeloop("model", TIMELOOP, tmp_path, list(files))
+    cost = evaluate(CONV, arch, mapping)
+    assert stats.macs == cost.macs == CONV.macs
+    assert cost.energy / 1000 == pytest.approx(stats.energy_pj, rel=1e-3), mapping.describe()
+    assert cost.cycles == stats.cycles, mapping.describe()
+
+
+@needs_timeloop
+@pytest.mark.parametrize("name", DESIGNS)
+def test_timeloop_mapper_mapping_on_the_design_files_scores_the_same(tmp_path, name):
+    agreement = map_and_compare(CONV, FIXTURES / name, TIMELOOP, tmp_path, victory=20)
+    assert abs(agreement.energy_diff("timeloop")) < 1e-3
+    assert agreement.cycles["timeloop"] == agreement.timeloop.cycles
+    assert agreement.timeloop.macs == CONV.macs
+
+
+def test_timeloopfe_spellings_read_as_timeloop_v3_reads_them(tmp_path):
+    """timeloopfe writes `type: dataspace` (Timeloop v3.0.3 wants `bypass`) and a component `subclass`."""
+    files = design_files("simple_ws")
+    respelled = tmp_path / "constraints.yaml"
+    respelled.write_text(files["constraints"].read_text().replace("type: bypass\n", "type: dataspace\n"))
+    assert respelled.read_text().count("type: dataspace\n") == 5
+    again = import_timeloop_design(files["arch"], files["ERT"], constraints=(respelled,)).arch
+    arch = imported("simple_ws").arch
+    assert again.level_constraints == arch.level_constraints
+    assert [(c.level, c.keep, c.bypass) for c in arch.level_constraints if c.keep] == [
+        ("pe_spad", frozenset("W"), frozenset("IO")), ("weight_reg", frozenset("W"), frozenset("IO")),
+        ("input_activation_reg", frozenset("I"), frozenset("WO")),
+        ("output_activation_reg", frozenset("O"), frozenset("WI"))]
+    assert files["arch"].read_text().count("subclass: aladdin_register") == 3
