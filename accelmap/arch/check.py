@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from accelmap.arch.check_constraints import FanoutFacts, LevelFacts, check_constraints
-from accelmap.arch.check_values import (MAX_SIZE_BITS, at, check_keys, expect_bool, expect_int, expect_list,
+from accelmap.arch.check_values import (MAX_AREA, MAX_SIZE_BITS, at, check_keys, expect_bool, expect_int, expect_list,
                                         expect_mapping, expect_name_map, expect_names, expect_number,
                                         expect_size, expect_str, optional, require, required, suggest)
 from accelmap.arch.spec import PSUM_WRITES, TENSORS
@@ -83,7 +83,7 @@ def _check_level(raw: object, path: str, index: int, problems: list[str]) -> Lev
         return None
     name = required(entry, "name", path, problems, expect_str)
     storage = optional(entry, "storage", path, problems, expect_bool, default=True)
-    optional(entry, "area", path, problems, expect_number, positive=False)
+    optional(entry, "area", path, problems, expect_number, positive=False, limit=MAX_AREA)
     if storage is False:
         _check_bufferless(entry, path, index, problems)
         return LevelFacts(name, index, False, ()) if name else None
@@ -298,4 +298,4 @@ def _check_compute(value: object, problems: list[str]) -> None:
     check_keys(entry, COMPUTE_KEYS, "compute", problems)
     required(entry, "mac_energy", "compute", problems, expect_number, positive=False)
     optional(entry, "macs_per_pe", "compute", problems, expect_int)
-    optional(entry, "area", "compute", problems, expect_number, positive=False)
+    optional(entry, "area", "compute", problems, expect_number, positive=False, limit=MAX_AREA)

@@ -134,15 +134,19 @@ def expect_int(value: object, path: str, problems: list[str], positive: bool = T
 MAX_NUMBER = 1e6
 """Largest number an arch field takes: 1e6 pJ per access, words per cycle or MHz is no real design, and
 larger ones overflow the solver's 64-bit integers."""
+MAX_AREA = 1e12
+"""Largest area in µm² (1 m²): areas are only reported, never solved over; a multi-megabyte buffer is
+several mm² (1e6 µm² and more)."""
 
 
-def expect_number(value: object, path: str, problems: list[str], positive: bool) -> float | None:
-    """`value` if it is a finite number up to MAX_NUMBER, > 0 when `positive`, else >= 0."""
+def expect_number(value: object, path: str, problems: list[str], positive: bool,
+                  limit: float = MAX_NUMBER) -> float | None:
+    """`value` if it is a finite number up to `limit`, > 0 when `positive`, else >= 0."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         problems.append(f"{path}: expected a number, got {show(value)}")
         return None
-    if not math.isfinite(value) or value > MAX_NUMBER:
-        problems.append(f"{path}: expected a finite number up to {MAX_NUMBER:g}, got {value}")
+    if not math.isfinite(value) or value > limit:
+        problems.append(f"{path}: expected a finite number up to {limit:g}, got {value}")
         return None
     if value < 0 or (positive and value == 0):
         kind = "a positive" if positive else "a non-negative"

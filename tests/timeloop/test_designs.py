@@ -16,6 +16,7 @@ import pytest
 
 from accelmap.arch import load_arch
 from accelmap.cli import main
+from accelmap.errors import ArchError
 from accelmap.interop.timeloop import import_timeloop_design, timeloop_files
 from accelmap.interop.timeloop.peer import map_and_compare, run_timeloop
 from accelmap.ir.workload import make_workload
@@ -53,6 +54,16 @@ DESIGNS = {
     "simple_os": Design(SIMPLE, (("inter_PE_spatial", 16, 16),), (1, 1, 1, 256, 256, 256, 256), (7, 1),
                         "level pe_spad: innermost loops, outer to inner, the rest outside: Q P S R N; keep O; "
                         "bypass W I"),
+    "eyeriss_like": Design(
+        ("DRAM", "shared_glb", "inter_PE_column_spatial", "inter_PE_spatial", "ifmap_spad", "weights_spad",
+         "psum_spad"), (("inter_PE_column_spatial", 14, 1), ("inter_PE_spatial", 1, 12)),
+        (1, 1, 1, 14, 168, 168, 168), (7, 2), "area: 2.496 mm² (every instance of every level and MAC)"),
+    "simba_like": Design(
+        ("DRAM", "GlobalBuffer", "inter_PE_spatial", "PEInputBuffer", "inter_distributed_buffers_spatial",
+         "PEWeightBuffer", "PEAccuBuffer", "inter_reg_mac_spatial", "PEWeightRegs"),
+        (("inter_PE_spatial", 16, 1), ("inter_distributed_buffers_spatial", 1, 4), ("inter_reg_mac_spatial", 1, 4)),
+        (1, 1, 1, 16, 16, 64, 64, 64, 256), (9, 3),
+        "area: 181.1 mm² (every instance of every level and MAC)"),   # PEInputBuffer alone 3.7 mm² each
 }
 
 
@@ -129,3 +140,15 @@ def test_timeloopfe_spellings_read_as_timeloop_v3_reads_them(tmp_path):
         ("input_activation_reg", frozenset("I"), frozenset("WO")),
         ("output_activation_reg", frozenset("O"), frozenset("WI"))]
     assert files["arch"].read_text().count("subclass: aladdin_register") == 3
+
+
+def test_areas_of_megabyte_buffers_import_and_absurd_ones_are_refused(tmp_path):
+    """Areas are only reported: the 3.7 mm² PEInputBuffer imports; 1e13 µm² (10 m²) is refused."""
+    arch = imported("simba_like").arch
+    assert arch.levels[3].area == 3717019.6775 and arch.area == pytest.approx(181148582.9825)
+    files = design_files("simba_like")
+    art = tmp_path / "ART.yaml"
+    art.write_text(files["ART"].read_text().replace("area: 3717019.6775", "area: 10000000000000.0"))
+    with pytest.raises(ArchError) as err:
+        import_timeloop_design(files["arch"], files["ERT"], art_yaml_path=art)
+    assert err.value.problems == ["ART.tables[5].area: expected a finite number up to 1e+12, got 10000000000000.0"]

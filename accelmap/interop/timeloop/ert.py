@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from accelmap.arch.check_values import at, expect_number
+from accelmap.arch.check_values import MAX_AREA, at, expect_number
 from accelmap.arch.spec import Arch
 from accelmap.interop.timeloop.components import components
 from accelmap.interop.timeloop.yaml_text import dump
@@ -73,7 +73,7 @@ def art_table(art: object, problems: list[str]) -> dict[str, float]:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             problems.append(f"{path}: expected a component name with its area")
             continue
-        area = expect_number(entry.get("area"), at(path, "area"), problems, positive=False)
+        area = expect_number(entry.get("area"), at(path, "area"), problems, positive=False, limit=MAX_AREA)
         if area is not None:
             areas[RANGE.sub("", entry["name"]).split(".")[-1]] = float(area)
     return areas
