@@ -128,9 +128,9 @@ def test_spatial_factors_on_a_one_axis_fanout_need_no_split(tmp_path):
     ({"target": "inter_PE_spatial", "type": "spatial", "permutation": "CM", "split": 3},
      "which of N, G, P, Q, R, S go to X is Timeloop's search choice"),
     ({"target": "nowhere", "type": "temporal"}, "no storage level 'nowhere'"),
-    ({"target": "shared_glb", "type": "temporal", "factors": "Z=2"}, "'Z' is not a dim"),
+    ({"target": "shared_glb", "type": "temporal", "factors": "Z=2"}, "'Z' (target shared_glb) is not a dim"),
     ({"target": "inter_PE_spatial", "type": "bypass", "keep": ["Inputs"]}, "holds no data (buffer-less)"),
-    ({"target": "shared_glb", "type": "bypass", "keep": ["Psums"]}, "'Psums' is not a data space"),
+    ({"target": "shared_glb", "type": "bypass", "keep": ["Psums"]}, "'Psums' (target shared_glb) is not a data space"),
 ])
 def test_what_accelmap_cannot_express_is_refused(tmp_path, target, message):
     with pytest.raises(ArchError) as err:

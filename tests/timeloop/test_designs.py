@@ -161,3 +161,23 @@ def test_areas_of_megabyte_buffers_import_and_absurd_ones_are_refused(tmp_path):
     with pytest.raises(ArchError) as err:
         import_timeloop_design(files["arch"], files["ERT"], art_yaml_path=art)
     assert err.value.problems == ["ART.tables[5].area: expected a finite number up to 1e+12, got 10000000000000.0"]
+
+
+def test_constraints_of_another_problem_shape_are_refused_naming_file_key_and_target(tmp_path):
+    """The sparse tensor-core exercise's constraints are written for gemm_ABZ (data spaces A, B, Z; K the
+    reduction): each item is refused with its file, key path and target, and why."""
+    path = tmp_path / "gemm.yaml"
+    path.write_text("architecture_constraints:\n  targets:\n"
+                    "    - {target: shared_glb, type: temporal, permutation: NKM, factors: 'K=1,M<=8'}\n"
+                    "    - {target: pe_spad, type: dataspace, keep: [A], bypass: [B, Z]}\n")
+    files = design_files("simple_ws")
+    with pytest.raises(ArchError) as err:
+        import_timeloop_design(files["arch"], files["ERT"], constraints=(path,))
+    found = err.value.problems
+    assert len(found) == 4 and all(p.startswith(f"{path}: architecture_constraints.targets[") for p in found)
+    assert "(target shared_glb) is repeated in 'NKM' (K, older files' name, and M both name the output " \
+           "channels)" in found[0]
+    assert [p.split(": ", 2)[1] for p in found[1:]] == ["architecture_constraints.targets[1].keep"] + \
+        ["architecture_constraints.targets[1].bypass"] * 2
+    assert all("(target pe_spad) is not a data space of Timeloop's CNN layer" in p and "gemm_ABZ" in p
+               for p in found[1:])

@@ -42,6 +42,7 @@ BYPASS_TYPES = ("bypass", "datatype", "bypassing", "dataspace")
 DIRECTIVE_KEYS = ("target", "name", "type", "factors", "permutation", "split", "keep", "bypass", "attributes")
 V4_SECTIONS = {"temporal": "temporal", "spatial": "spatial", "dataspace": "bypass"}
 """A v0.4 component's `constraints:` section -> the directive type it holds."""
+_NOT_CNN = "; accelmap reads constraints for Timeloop's CNN layer shape only (not e.g. gemm_ABZ's A, B, Z)"
 DATA_SPACE_OF = {tensor: name for name, tensor in DATA_SPACES.items()}
 """accelmap tensor -> Timeloop data space."""
 _FACTOR = re.compile(r"([A-Za-z]+)\s*(<=|>=|=)?\s*(\d+)")
@@ -216,8 +217,8 @@ def _factors(d: Directive, problems: list[str]) -> dict[str, dict[str, int]]:
         name, op, number = match.groups()
         dim = DIM_NAMES.get(name)
         if dim is None:
-            problems.append(f"{at(d.where, 'factors')}: {name!r} is not a dim of Timeloop's CNN layer "
-                            f"({', '.join(TIMELOOP_DIMS.values())})")
+            problems.append(f"{at(d.where, 'factors')}: {name!r} (target {d.target}) is not a dim of Timeloop's "
+                            f"CNN layer ({', '.join(TIMELOOP_DIMS.values())}){_NOT_CNN}")
             continue
         bound = out[key_of[op]]
         if dim in bound:
@@ -241,8 +242,10 @@ def _permutation(d: Directive, problems: list[str]) -> list[str]:
     for item in items:
         dim = DIM_NAMES.get(item)
         if dim is None or dim in dims:
-            problems.append(f"{at(d.where, 'permutation')}: {item!r} is {'repeated' if dim else 'not a dim'} "
-                            f"in {show(value)}")
+            why = (f" (K, older files' name, and M both name the output channels){_NOT_CNN}" if dim == "K"
+                   else "" if dim else _NOT_CNN)
+            problems.append(f"{at(d.where, 'permutation')}: {item!r} (target {d.target}) is "
+                            f"{'repeated' if dim else 'not a dim'} in {show(value)}{why}")
         else:
             dims.append(dim)
     return dims
@@ -327,8 +330,8 @@ def _bypass(d: Directive, level: str, storage: bool, entry: dict, problems: list
         tensors = []
         for name in names:
             if name not in DATA_SPACES:
-                problems.append(f"{at(d.where, key)}: {show(name)} is not a data space "
-                                f"({', '.join(DATA_SPACES)})")
+                problems.append(f"{at(d.where, key)}: {show(name)} (target {d.target}) is not a data space "
+                                f"of Timeloop's CNN layer ({', '.join(DATA_SPACES)}){_NOT_CNN}")
             else:
                 tensors.append(DATA_SPACES[name])
         if not storage:
