@@ -17,7 +17,7 @@ import pytest
 from accelmap.arch import load_arch
 from accelmap.cli import main
 from accelmap.errors import ArchError
-from accelmap.interop.timeloop import import_timeloop_design, timeloop_files
+from accelmap.interop.timeloop import import_timeloop_design, load_timeloop_problem, timeloop_files
 from accelmap.interop.timeloop.peer import map_and_compare, run_timeloop
 from accelmap.ir.workload import Workload, make_workload
 from accelmap.mapper.model import evaluate
@@ -43,6 +43,8 @@ class Design:
     constraints: tuple[int, int]                   # level entries, fanout entries
     shown: str                                     # one line `arch show` prints
     workload: Workload = CONV
+    problem: str | None = None                     # the design's own Timeloop problem file, when it needs it
+    mapper_check: str = ""                         # why timeloop-mapper's mapping is not compared, if it is not
 
 
 SIMPLE = ("DRAM", "shared_glb", "inter_PE_spatial", "pe_spad", "weight_reg", "input_activation_reg",
@@ -70,6 +72,12 @@ DESIGNS = {
         "area: 181.1 mm² (every instance of every level and MAC)"),   # PEInputBuffer alone 3.7 mm² each
     "dse_2024": Design(("DRAM", "buffer", "inter_PE_spatial"), (("inter_PE_spatial", 8, 1),), (1, 1, 1), (3, 1),
                        "  fanout inter_PE_spatial_fanout: X factors N=1 P=1 Q=1 R=1 K=8 C=1", GROUPED),
+    "conv1d_oc_3level": Design(
+        ("MainMemory", "GlobalBuffer", "RegisterFile"), (), (1, 1, 1), (3, 0),
+        "  level RegisterFile: factors R=3 P=1 K=2; innermost loops, outer to inner, the rest outside: K P R",
+        load_timeloop_problem(FIXTURES / "conv1d_oc_3level" / "problem.yaml"), "problem.yaml",
+        "timeloop-mapper v3.0.3 returns RegisterFile loops R outside K, against the design's RPK permutation; "
+        "timeloop-model prices that mapping 2% above accelmap (docs/timeloop.md, open)"),
 }
 
 
@@ -128,8 +136,12 @@ def test_accelmap_mapping_exported_scores_the_same_in_timeloop_model(tmp_path, n
 @needs_timeloop
 @pytest.mark.parametrize("name", DESIGNS)
 def test_timeloop_mapper_mapping_on_the_design_files_scores_the_same(tmp_path, name):
-    workload = DESIGNS[name].workload
-    agreement = map_and_compare(workload, FIXTURES / name, TIMELOOP, tmp_path, victory=20)
+    want = DESIGNS[name]
+    if want.mapper_check:
+        pytest.skip(want.mapper_check)
+    workload = want.workload
+    agreement = map_and_compare(workload, FIXTURES / name, TIMELOOP, tmp_path, victory=20,
+                                problem=FIXTURES / name / want.problem if want.problem else None)
     assert abs(agreement.energy_diff("timeloop")) < 1e-3
     assert agreement.cycles["timeloop"] == agreement.timeloop.cycles
     assert agreement.timeloop.macs == workload.macs
@@ -181,3 +193,12 @@ def test_constraints_of_another_problem_shape_are_refused_naming_file_key_and_ta
         ["architecture_constraints.targets[1].bypass"] * 2
     assert all("(target pe_spad) is not a data space of Timeloop's CNN layer" in p and "gemm_ABZ" in p
                for p in found[1:])
+
+
+def test_v04_problem_spellings_read_as_v03(tmp_path):
+    """timeloopfe writes `data_spaces` / `read_write`; Timeloop v3.0.3 wants `data-spaces` / `read-write`."""
+    path = FIXTURES / "conv1d_oc_3level" / "problem.yaml"
+    v04 = tmp_path / "problem.yaml"
+    v04.write_text(path.read_text().replace("data-spaces:", "data_spaces:").replace("read-write:", "read_write:"))
+    assert load_timeloop_problem(v04) == load_timeloop_problem(path)
+    assert load_timeloop_problem(path).dims == {"N": 1, "G": 1, "K": 32, "C": 1, "P": 16, "Q": 1, "R": 3, "S": 1}

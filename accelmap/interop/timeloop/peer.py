@@ -91,17 +91,20 @@ class Agreement:
 
 
 def map_and_compare(workload: Workload, design: Path, timeloop: Path, folder: Path, *, victory: int = 50,
-                    threads: int = 1) -> Agreement:
+                    threads: int = 1, problem: Path | None = None) -> Agreement:
     """Map `workload` with `timeloop-mapper` on the design in `design` (arch, ERT, constraints and mapper
     YAML, an ART when it has one, as `tests/timeloop/fixtures/eyeriss_ispass/`), score the mapping it found
-    with `timeloop-model` and with accelmap in each of `ACCOUNTINGS`; files are left in `folder`."""
+    with `timeloop-model` and with accelmap in each of `ACCOUNTINGS`; files are left in `folder`.
+
+    `problem`: Timeloop's problem file for `workload`, for designs whose constraints name the dims of
+    another shape (a conv1d's K); by default accelmap writes the CNN layer."""
     names = [name for name in ("arch", "ERT", "ART", "constraints") if (design / f"{name}.yaml").is_file()]
     for name in names:
         shutil.copy(design / f"{name}.yaml", folder / f"{name}.yaml")
     mapper = yaml.safe_load((design / "mapper.yaml").read_text())
     mapper["mapper"].update({"victory-condition": victory, "num-threads": threads})
     (folder / "mapper.yaml").write_text(yaml.safe_dump(mapper))
-    (folder / "problem.yaml").write_text(problem_to_timeloop(workload))
+    (folder / "problem.yaml").write_text(problem.read_text() if problem else problem_to_timeloop(workload))
     inputs = [f"{name}.yaml" for name in names]
     run_timeloop("mapper", timeloop, folder, [*inputs, "problem.yaml", "mapper.yaml"])
     shutil.copy(folder / "timeloop-mapper.map.yaml", folder / "mapping.yaml")  # the model skips *.map.yaml inputs

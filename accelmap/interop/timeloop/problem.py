@@ -85,10 +85,11 @@ def _shape(shape: object, problems: list[str]) -> tuple[set[str], dict[str, int]
     coefficients = {c.get("name"): c.get("default", 1) for c in shape.get("coefficients", [])
                     if isinstance(c, dict)}
     windows: dict[str, str | int] = {}
-    spaces = shape.get("data-spaces", [])
+    key = "data_spaces" if "data_spaces" in shape else "data-spaces"     # v0.4 (timeloopfe) or v0.3
+    spaces = shape.get(key, [])
     seen = set()
     for i, space in enumerate(spaces if isinstance(spaces, list) else []):
-        path = f"problem.shape.data-spaces[{i}]"
+        path = f"problem.shape.{key}[{i}]"
         tensor = DATA_SPACES.get(space.get("name")) if isinstance(space, dict) else None
         if tensor is None:
             problems.append(f"{path}.name: expected one of {', '.join(DATA_SPACES)}")
@@ -96,7 +97,7 @@ def _shape(shape: object, problems: list[str]) -> tuple[set[str], dict[str, int]
         seen.add(tensor)
         _check_projection(tensor, space.get("projection"), dims, coefficients, windows, path, problems)
     if seen != {"W", "I", "O"}:
-        problems.append(f"problem.shape.data-spaces: expected Weights, Inputs and Outputs, got {sorted(seen)}")
+        problems.append(f"problem.shape.{key}: expected Weights, Inputs and Outputs, got {sorted(seen)}")
     return dims, coefficients, windows
 
 
