@@ -76,8 +76,8 @@ DESIGNS = {
         ("MainMemory", "GlobalBuffer", "RegisterFile"), (), (1, 1, 1), (3, 0),
         "  level RegisterFile: factors R=3 P=1 K=2; innermost loops, outer to inner, the rest outside: K P R",
         load_timeloop_problem(FIXTURES / "conv1d_oc_3level" / "problem.yaml"), "problem.yaml",
-        "timeloop-mapper v3.0.3 returns RegisterFile loops R outside K, against the design's RPK permutation; "
-        "timeloop-model prices that mapping 2% above accelmap (docs/timeloop.md, open)"),
+        "timeloop-mapper v3.0.3 returns RegisterFile loops R outside K, against the design's RPK permutation, "
+        "and Timeloop rounds the 18 input words up to a 32-word DRAM block: 2% apart (docs/timeloop.md)"),
 }
 
 
