@@ -8,8 +8,9 @@ cache); its mapping is written as Timeloop files and scored by
 `timeloop-model` on the design's own files. `timeloop-mapper` maps the same
 problem on the same files with the design's constraints (random-pruned,
 energy, `--tl-runs` runs of `--threads` threads and `--victory`), the best
-run's energy is kept; its time is per run (what a user waits for one run). With `--free` accelmap maps without the constraints
-(its whole mapspace) and is compared with timeloop-mapper's constrained best.
+run's energy is kept; its time is per run (what a user waits for one run).
+With `--free` accelmap also maps without the constraints (its whole
+mapspace), compared with the same constrained timeloop-mapper best.
 
     python benchmarks/bench_timeloop_mapper.py --models resnet18 --designs eyeriss_ispass [--free]
 """
@@ -48,6 +49,9 @@ class Row:
     timeloop_pj: float
     timeloop_s: float            # per run
     timeloop_distinct: int       # distinct energies among the runs
+    free_status: str = ""        # accelmap without the design's constraints (--free)
+    free_gap: float = 0.0
+    free_pj: float = 0.0
 
 
 def timeloop_best(workload: Workload, design: Path, timeloop: Path, folder: Path, runs: int, threads: int,
@@ -85,35 +89,55 @@ def timeloop_score(workload: Workload, arch, mapping, design: Path, timeloop: Pa
                                                     "mapping.yaml"]).energy_pj
 
 
-def run(model: str, design: Path, timeloop: Path, scratch: Path, args: argparse.Namespace) -> tuple[list[Row], float]:
-    """Rows for every unique layer of `model` on `design`, and accelmap's whole-network wall time."""
-    constraints = () if args.free else (design / "constraints.yaml",)
+def compile_on(graph, design: Path, constrained: bool, time_limit: float):
+    """accelmap's compile path on the imported design (Timeloop's accounting): (arch, results, wall s)."""
+    constraints = (design / "constraints.yaml",) if constrained else ()
     arch = import_timeloop_design(design / "arch.yaml", design / "ERT.yaml", art_yaml_path=design / "ART.yaml",
                                   constraints=constraints, timeloop_accounting=True).arch
-    graph = api.load_model(model)
     start = time.perf_counter()
-    net = map_graph(graph, arch, SolveSettings("energy", time_limit=args.time_limit), use_cache=False)
-    wall = time.perf_counter() - start
+    net = map_graph(graph, arch, SolveSettings("energy", time_limit=time_limit), use_cache=False)
+    return arch, net.results, time.perf_counter() - start
+
+
+def run(model: str, design: Path, timeloop: Path, scratch: Path,
+        args: argparse.Namespace) -> tuple[list[Row], dict[str, float]]:
+    """Rows for every unique layer of `model` on `design`, and accelmap's compile wall time per mapspace."""
+    graph = api.load_model(model)
+    spaces = {"constrained": True, **({"free": False} if args.free else {})}
+    compiled = {space: compile_on(graph, design, constrained, args.time_limit)
+                for space, constrained in spaces.items()}
     rows = []
     for n, nodes in enumerate(graph.unique_workloads().values()):
         if args.layers is not None and n not in args.layers:
             continue
-        workload, result = nodes[0].workload, net.results[nodes[0].name]
+        workload, name = nodes[0].workload, nodes[0].name
         folder = scratch / design.name / model / str(n)
-        (folder / "accelmap").mkdir(parents=True, exist_ok=True)
+        scored = {}
+        for space, (arch, results, _) in compiled.items():
+            (folder / space).mkdir(parents=True, exist_ok=True)
+            result = results[name]
+            scored[space] = (result, timeloop_score(workload, arch, result.mapping, design, timeloop, folder / space))
         (folder / "timeloop").mkdir(parents=True, exist_ok=True)
-        mine = timeloop_score(workload, arch, result.mapping, design, timeloop, folder / "accelmap")
         theirs, seconds, distinct = timeloop_best(workload, design, timeloop, folder / "timeloop", args.tl_runs,
-                                        args.threads, args.victory)
-        rows.append(Row(nodes[0].name, result.status, result.gap, mine, result.wall_time, theirs, seconds, distinct))
+                                                  args.threads, args.victory)
+        mine, pj = scored["constrained"]
+        free = scored.get("free")
+        rows.append(Row(name, mine.status, mine.gap, pj, mine.wall_time, theirs, seconds, distinct,
+                        free[0].status if free else "", free[0].gap if free else 0.0, free[1] if free else 0.0))
         print(_line(rows[-1]), flush=True)
-    return rows, wall
+    return rows, {space: wall for space, (_, _, wall) in compiled.items()}
+
+
+def _status(status: str, gap: float) -> str:
+    return status if status == "OPTIMAL" else f"{status} ({gap:.0%})"
 
 
 def _line(r: Row) -> str:
-    return (f"| {r.layer} | {r.status}{'' if r.status == 'OPTIMAL' else f' ({r.gap:.0%})'} | "
-            f"{r.accelmap_pj / 1e6:,.2f} | {r.timeloop_pj / 1e6:,.2f} | {r.accelmap_pj / r.timeloop_pj:.3f} | "
-            f"{r.accelmap_s:.1f} | {r.timeloop_s:.1f} | {r.timeloop_distinct} |")
+    free = (f" {_status(r.free_status, r.free_gap)} | {r.free_pj / 1e6:,.2f} | {r.free_pj / r.timeloop_pj:.3f} |"
+            if r.free_status else "")
+    return (f"| {r.layer} | {_status(r.status, r.gap)} | {r.accelmap_pj / 1e6:,.2f} | {r.timeloop_pj / 1e6:,.2f} | "
+            f"{r.accelmap_pj / r.timeloop_pj:.3f} | {r.accelmap_s:.1f} | {r.timeloop_s:.1f} | {r.timeloop_distinct} |"
+            + free)
 
 
 def main() -> int:
@@ -128,7 +152,7 @@ def main() -> int:
     parser.add_argument("--tl-runs", type=int, default=3, help="timeloop-mapper runs per layer (best kept)")
     parser.add_argument("--threads", type=int, default=2, help="timeloop-mapper threads")
     parser.add_argument("--victory", type=int, default=1000, help="timeloop-mapper victory-condition")
-    parser.add_argument("--free", action="store_true", help="accelmap without the design's constraints")
+    parser.add_argument("--free", action="store_true", help="also accelmap without the design's constraints")
     parser.add_argument("--keep", default=None, help="leave the Timeloop files in DIR")
     args = parser.parse_args()
     args.layers = None if args.layers is None else {int(x) for x in args.layers.split(",")}
@@ -141,20 +165,28 @@ def main() -> int:
         for name in args.designs.split(","):
             design = Path(name) if Path(name).is_dir() else FIXTURES / name
             for model in args.models.split(","):
-                mode = "free mapspace" if args.free else "with its constraints"
-                print(f"\n{model} on {design.name} (accelmap {mode}, {args.time_limit:g} s per layer; "
-                      f"timeloop-mapper best of {args.tl_runs}, {args.threads} threads, victory {args.victory})")
+                print(f"\n{model} on {design.name} (accelmap {args.time_limit:g} s per layer, with the design's "
+                      f"constraints{' and without' if args.free else ''}; timeloop-mapper best of {args.tl_runs}, "
+                      f"{args.threads} threads, victory {args.victory}, with the constraints)")
+                free_head = " accelmap free | free uJ | free / TL |" if args.free else ""
                 print("| layer | accelmap | accelmap uJ | timeloop-mapper uJ | ratio | accelmap s | "
-                      "timeloop-mapper s per run | distinct TL results |")
-                print("|---|---|---|---|---|---|---|---|")
-                rows, wall = run(model, design, timeloop, scratch, args)
+                      "timeloop-mapper s per run | distinct TL results |" + free_head)
+                print("|---|---|---|---|---|---|---|---|" + "---|---|---|" * args.free)
+                rows, walls = run(model, design, timeloop, scratch, args)
                 mine, theirs = sum(r.accelmap_pj for r in rows), sum(r.timeloop_pj for r in rows)
                 tl_s = sum(r.timeloop_s for r in rows)
                 proved = sum(r.status == "OPTIMAL" for r in rows)
+                free = ""
+                if args.free:
+                    ours = sum(r.free_pj for r in rows)
+                    free = (f" {sum(r.free_status == 'OPTIMAL' for r in rows)}/{len(rows)} proved | "
+                            f"{ours / 1e6:,.2f} | {ours / theirs:.3f} |")
                 print(f"| total ({proved}/{len(rows)} proved) | | {mine / 1e6:,.2f} | {theirs / 1e6:,.2f} | "
-                      f"{mine / theirs:.3f} | {wall:.1f} (compile wall) | {tl_s:.1f} | |")
+                      f"{mine / theirs:.3f} | {walls['constrained']:.1f} (compile wall) | {tl_s:.1f} | |" + free)
                 print(f"layers where accelmap is worse: {sum(r.accelmap_pj > r.timeloop_pj * 1.0001 for r in rows)}; "
-                      f"one timeloop-mapper run per layer / accelmap compile wall: {tl_s / wall:.1f}x")
+                      f"one timeloop-mapper run per layer / accelmap compile wall: "
+                      f"{tl_s / walls['constrained']:.1f}x; compile walls: "
+                      + ", ".join(f"{k} {v:.1f} s" for k, v in walls.items()))
     return 0
 
 
