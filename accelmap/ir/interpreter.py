@@ -26,11 +26,17 @@ LayerRunner = Callable[[Node, np.ndarray, np.ndarray], np.ndarray]
 """Runs one mapped layer on its ONNX-shaped input and weights; returns the ONNX-shaped output."""
 
 
-def run_graph(graph: Graph, feeds: dict[str, np.ndarray], layer: LayerRunner | None = None) -> dict[str, np.ndarray]:
+Observer = Callable[[Node, str, np.ndarray], None]
+"""Called with every node's every output (node, tensor name, value) as it is produced."""
+
+
+def run_graph(graph: Graph, feeds: dict[str, np.ndarray], layer: LayerRunner | None = None,
+              observe: Observer | None = None) -> dict[str, np.ndarray]:
     """Run `graph` on `feeds` (graph input name -> array); returns its outputs by name.
 
     Mapped layers go through `layer` (default: `run_layer`, the reference
-    loop nest); host ops through the IR's host kernels.
+    loop nest); host ops through the IR's host kernels. A host op whose
+    attributes do not fit its operands raises ValueError naming the node.
     """
     missing = [name for name in graph.inputs if name not in feeds]
     if missing:
@@ -46,7 +52,12 @@ def run_graph(graph: Graph, feeds: dict[str, np.ndarray], layer: LayerRunner | N
         if node.is_mapped:
             outs: tuple[np.ndarray, ...] = (layer(node, args[0], args[1]),)
         else:
-            outs = run_host_op(node.op, args, node.attrs)
+            try:
+                outs = run_host_op(node.op, args, node.attrs)
+            except (TypeError, ValueError, IndexError, KeyError, ZeroDivisionError) as err:
+                raise ValueError(f"host op {node.name!r} ({node.op}): {type(err).__name__}: {err}") from err
         for name, value in zip(node.outputs, outs):
             env[name] = np.asarray(value)
+            if observe is not None:
+                observe(node, name, env[name])
     return {name: env[name] for name in graph.outputs}

@@ -21,7 +21,11 @@ from typing import Any
 
 import jsonschema
 import numpy as np
+import yaml
 
+from accelmap.arch import build_arch, check_arch
+from accelmap.arch.dump import arch_to_yaml
+from accelmap.arch.spec import Arch
 from accelmap.backend.outdir.buffers import check_plan
 from accelmap.backend.outdir.codec import to_json
 from accelmap.backend.outdir.place import diagnose
@@ -29,6 +33,8 @@ from accelmap.backend.outdir.program import build_program
 from accelmap.backend.outdir.schedule import (FORMAT_VERSION, SCHEDULE_FILE, WEIGHTS_FILE, Schedule, array_sha256,
                                        schedule_from_json)
 from accelmap.errors import CheckFailed, ScheduleError
+from accelmap.ir.graph import Node
+from accelmap.ir.interpreter import run_graph
 from accelmap.mapper.model import evaluate
 from accelmap.mapper.validity import check_mapping
 
@@ -84,6 +90,10 @@ def load_schedule(out_dir: str | Path) -> Schedule:
         schedule.graph.verify()
     except (KeyError, TypeError, ValueError) as err:
         raise ScheduleError(f"{path}: inconsistent schedule ({type(err).__name__}: {err})") from None
+    arch_problems = _arch_problems(schedule.arch)
+    if arch_problems:
+        raise ScheduleError(f"{path}: arch: " + "; ".join(arch_problems[:5]))
+    _check_shapes(path, schedule)
     problems = []
     for plan in schedule.layers:
         problems += [f"layer {plan.name!r}: {p}" for p in _layer_problems(out_dir, schedule, plan.name)]
@@ -206,6 +216,40 @@ def _load_weights(out_dir: Path, doc: dict[str, Any]) -> dict[str, np.ndarray]:
     if problems:
         raise ScheduleError(f"{path}: weights do not match the schedule:\n  " + "\n  ".join(problems))
     return constants
+
+
+def _arch_problems(arch: Arch) -> list[str]:
+    """The recorded arch checked as an arch file is (every value in range, every name it uses defined),
+    and it must be exactly the arch its own YAML form builds."""
+    try:
+        raw = yaml.safe_load(arch_to_yaml(arch))
+        problems = check_arch(raw)
+        if not problems and build_arch(raw, arch.name) != arch:
+            problems = ["its fields do not make the arch they describe (edited?)"]
+    except (AttributeError, KeyError, TypeError, ValueError) as err:
+        problems = [f"malformed ({type(err).__name__}: {err})"]
+    return problems
+
+
+def _check_shapes(path: Path, schedule: Schedule) -> None:
+    """Run the graph on zeros, mapped layers standing in as zeros of their recorded output shape: every
+    host op's attributes must fit its operands and every tensor come out with its recorded shape."""
+    graph = schedule.graph
+
+    def recorded(node: Node, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return np.zeros(graph.tensors[node.outputs[0]].shape, graph.tensors[node.outputs[0]].dtype)
+
+    def same_shape(node: Node, name: str, value: np.ndarray) -> None:
+        want = tuple(graph.tensors[name].shape)
+        if value.shape != want:
+            raise ValueError(f"node {node.name!r}: output {name!r} comes out {list(value.shape)}, schedule.json "
+                             f"records {list(want)}")
+
+    feeds = {name: np.zeros(graph.tensors[name].shape, graph.tensors[name].dtype) for name in graph.inputs}
+    try:
+        run_graph(graph, feeds, recorded, same_shape)
+    except (KeyError, TypeError, ValueError, IndexError, MemoryError) as err:
+        raise ScheduleError(f"{path}: graph: {err}") from None
 
 
 def _layer_problems(out_dir: Path, schedule: Schedule, name: str) -> list[str]:
