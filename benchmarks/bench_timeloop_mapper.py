@@ -34,7 +34,11 @@ from accelmap.mapper.network import SolveSettings, map_graph
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "timeloop" / "fixtures"
-DESIGN_FILES = ("arch.yaml", "ERT.yaml", "ART.yaml")
+
+
+def design_files(design: Path) -> list[str]:
+    """The design's architecture, ERT and (when it has one) ART, as Timeloop's tools take them."""
+    return [name for name in ("arch.yaml", "ERT.yaml", "ART.yaml") if (design / name).is_file()]
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,8 @@ def timeloop_best(workload: Workload, design: Path, timeloop: Path, folder: Path
                   victory: int) -> tuple[float, float, int]:
     """(best pJ over `runs` timeloop-mapper runs, wall seconds per run, distinct results) on the design's
     own files."""
-    for name in (*DESIGN_FILES, "constraints.yaml"):
+    files = design_files(design)
+    for name in (*files, "constraints.yaml"):
         shutil.copy(design / name, folder / name)
     mapper = yaml.safe_load((design / "mapper.yaml").read_text())
     mapper["mapper"].update({"victory-condition": victory, "num-threads": threads,
@@ -68,31 +73,30 @@ def timeloop_best(workload: Workload, design: Path, timeloop: Path, folder: Path
     found, seconds = [], 0.0
     for _ in range(runs):
         start = time.perf_counter()
-        run_timeloop("mapper", timeloop, folder, ["arch.yaml", "ERT.yaml", "ART.yaml", "constraints.yaml",
-                                                  "problem.yaml", "mapper.yaml"])
+        run_timeloop("mapper", timeloop, folder, [*files, "constraints.yaml", "problem.yaml", "mapper.yaml"])
         seconds += time.perf_counter() - start
         # Score the mapping it wrote with timeloop-model, as accelmap's is scored.
         shutil.copy(folder / "timeloop-mapper.map.yaml", folder / "mapping.yaml")
-        stats = run_timeloop("model", timeloop, folder, ["arch.yaml", "ERT.yaml", "ART.yaml", "problem.yaml",
-                                                         "mapping.yaml"])
+        stats = run_timeloop("model", timeloop, folder, [*files, "problem.yaml", "mapping.yaml"])
         found.append(stats.energy_pj)
     return min(found), seconds / runs, len(set(found))
 
 
 def timeloop_score(workload: Workload, arch, mapping, design: Path, timeloop: Path, folder: Path) -> float:
     """timeloop-model's pJ for accelmap's mapping on the design's own files."""
-    for name in DESIGN_FILES:
+    files = design_files(design)
+    for name in files:
         shutil.copy(design / name, folder / name)
     (folder / "problem.yaml").write_text(problem_to_timeloop(workload, mapping))
-    (folder / "mapping.yaml").write_text(mapping_to_timeloop(workload, arch, mapping))
-    return run_timeloop("model", timeloop, folder, ["arch.yaml", "ERT.yaml", "ART.yaml", "problem.yaml",
-                                                    "mapping.yaml"]).energy_pj
+    (folder / "mapping.yaml").write_text(mapping_to_timeloop(workload, arch, mapping, one_stage=True))
+    return run_timeloop("model", timeloop, folder, [*files, "problem.yaml", "mapping.yaml"]).energy_pj
 
 
 def compile_on(graph, design: Path, constrained: bool, time_limit: float):
     """accelmap's compile path on the imported design (Timeloop's accounting): (arch, results, wall s)."""
     constraints = (design / "constraints.yaml",) if constrained else ()
-    arch = import_timeloop_design(design / "arch.yaml", design / "ERT.yaml", art_yaml_path=design / "ART.yaml",
+    art = design / "ART.yaml" if (design / "ART.yaml").is_file() else None
+    arch = import_timeloop_design(design / "arch.yaml", design / "ERT.yaml", art_yaml_path=art,
                                   constraints=constraints, timeloop_accounting=True).arch
     start = time.perf_counter()
     net = map_graph(graph, arch, SolveSettings("energy", time_limit=time_limit), use_cache=False)

@@ -9,6 +9,8 @@ accelmap's model says in Timeloop's accounting (within 0.1%), and the one
 """
 from __future__ import annotations
 
+import random
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,9 +19,11 @@ import pytest
 from accelmap.arch import load_arch
 from accelmap.cli import main
 from accelmap.errors import ArchError
-from accelmap.interop.timeloop import import_timeloop_design, load_timeloop_problem, timeloop_files
+from accelmap.interop.timeloop import (import_timeloop_design, load_timeloop_problem, mapping_to_timeloop,
+                                       problem_to_timeloop, timeloop_files)
 from accelmap.interop.timeloop.peer import map_and_compare, run_timeloop
 from accelmap.ir.workload import Workload, make_workload
+from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import evaluate
 from accelmap.mapper.solve import map_workload
 from accelmap.mapper.validity import check_mapping
@@ -131,6 +135,30 @@ def test_accelmap_mapping_exported_scores_the_same_in_timeloop_model(tmp_path, n
     assert stats.macs == cost.macs == workload.macs
     assert cost.energy / 1000 == pytest.approx(stats.energy_pj, rel=1e-3), mapping.describe()
     assert cost.cycles == stats.cycles, mapping.describe()
+
+
+@needs_timeloop
+@pytest.mark.parametrize("name", [n for n, d in DESIGNS.items() if d.problem is None])
+def test_random_mappings_written_for_the_design_files_score_the_same_in_timeloop_model(tmp_path, name):
+    """Mappings written for the design's own components (`one_stage`: a mesh is one spatial entry, X dims
+    before `split`) run in timeloop-model on the design's own architecture, ERT and ART: what
+    bench_timeloop_mapper scores accelmap's mappings with."""
+    arch, workload = imported(name, timeloop_accounting=True).arch, DESIGNS[name].workload
+    hardware = [path for role, path in design_files(name).items() if role != "constraints"]
+    rng = random.Random(name)
+    for n in range(2):
+        mapping = Mapspace(workload, arch).sample(rng)
+        folder = tmp_path / str(n)
+        folder.mkdir()
+        for path in hardware:
+            shutil.copy(path, folder / path.name)
+        (folder / "problem.yaml").write_text(problem_to_timeloop(workload, mapping))
+        (folder / "mapping.yaml").write_text(mapping_to_timeloop(workload, arch, mapping, one_stage=True))
+        stats = run_timeloop("model", TIMELOOP, folder, [p.name for p in hardware] + ["problem.yaml", "mapping.yaml"])
+        cost = evaluate(workload, arch, mapping)
+        assert stats.macs == cost.macs
+        assert cost.energy / 1000 == pytest.approx(stats.energy_pj, rel=1e-3), mapping.describe()
+        assert cost.cycles == stats.cycles, mapping.describe()
 
 
 @needs_timeloop

@@ -154,11 +154,19 @@ def _keep(entry: dict, keep: frozenset[str], path: str, problems: list[str]) -> 
     return frozenset(result)
 
 
-def mapping_to_timeloop(workload: Workload, arch: Arch, mapping: Mapping) -> str:
-    """The mapping YAML for `arch_to_timeloop`'s components (permutations inner to outer)."""
+def mapping_to_timeloop(workload: Workload, arch: Arch, mapping: Mapping, *, one_stage: bool = False) -> str:
+    """The mapping YAML for `arch_to_timeloop`'s components (permutations inner to outer).
+
+    With `one_stage`, for a design imported from Timeloop, whose fanouts are
+    single components with a mesh: each fanout is one spatial entry, its X
+    dims first and `split` after them (a dim unrolled over both X and Y
+    cannot be written so: MappingError).
+    """
     dims = problem_dims(workload)
     entries = []
     for comp in components(arch):
+        if comp.y_of is not None and one_stage:
+            continue
         loops = mapping.temporal[comp.level] if comp.innermost else ()
         entries.append(_directive(comp.name, "temporal", loops, dims))
         if comp.y_of is not None:
@@ -169,11 +177,23 @@ def mapping_to_timeloop(workload: Workload, arch: Arch, mapping: Mapping) -> str
         fanout = arch.fanout_below(comp.level) if comp.innermost else None
         if fanout is not None:
             fan = mapping.spatial[arch.fanouts.index(fanout)]
-            two_stage = fanout.x > 1 and fanout.y > 1
-            loops, split = (fan.x, len(dims)) if two_stage else (fan.x + fan.y, len(fan.x))
-            entries.append(_directive(comp.name, "spatial", loops, dims, split=split))
+            if one_stage:
+                entries.append(_one_stage(comp.name, fan.x, fan.y, dims))
+            else:
+                two_stage = fanout.x > 1 and fanout.y > 1
+                loops, split = (fan.x, len(dims)) if two_stage else (fan.x + fan.y, len(fan.x))
+                entries.append(_directive(comp.name, "spatial", loops, dims, split=split))
         entries.append(_datatype(comp.name, mapping.keep[comp.level] & comp.tensors))
     return dump({"mapping": entries})
+
+
+def _one_stage(target: str, x: tuple[Loop, ...], y: tuple[Loop, ...], dims: list[str]) -> dict:
+    """One spatial entry for a mesh: X loops (inner to outer) before `split`, then Y loops and the rest."""
+    both = {loop.dim for loop in x} & {loop.dim for loop in y}
+    if both:
+        raise MappingError([f"{target}: {', '.join(sorted(both))} unrolled over both X and Y; one Timeloop "
+                            "spatial entry gives a dim one factor"])
+    return _directive(target, "spatial", y + x, dims, split=len(x))
 
 
 def _directive(target: str, kind: str, loops: tuple[Loop, ...], dims: list[str], split: int | None = None) -> dict:
