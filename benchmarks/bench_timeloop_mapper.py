@@ -29,6 +29,7 @@ import yaml
 from accelmap import api
 from accelmap.interop.timeloop import import_timeloop_design, mapping_to_timeloop, problem_to_timeloop
 from accelmap.interop.timeloop.peer import find_timeloop, run_timeloop
+from accelmap.errors import MappingError
 from accelmap.ir.workload import Workload
 from accelmap.mapper.network import SolveSettings, map_graph
 
@@ -120,7 +121,11 @@ def run(model: str, design: Path, timeloop: Path, scratch: Path,
         for space, (arch, results, _) in compiled.items():
             (folder / space).mkdir(parents=True, exist_ok=True)
             result = results[name]
-            scored[space] = (result, timeloop_score(workload, arch, result.mapping, design, timeloop, folder / space))
+            try:
+                scored[space] = (result, timeloop_score(workload, arch, result.mapping, design, timeloop,
+                                                        folder / space))
+            except MappingError:   # free mapspace: a dim on both mesh axes, which one Timeloop entry cannot say
+                scored[space] = (result, float("nan"))
         (folder / "timeloop").mkdir(parents=True, exist_ok=True)
         theirs, seconds, distinct = timeloop_best(workload, design, timeloop, folder / "timeloop", args.tl_runs,
                                                   args.threads, args.victory)
