@@ -24,10 +24,13 @@ with the union of the padded bounds' divisors, so padded counts are meant
 for small layers. The same counts drive `sample()`, which walks the slots
 outermost first choosing each split with probability proportional to the
 completions it leaves: every valid mapping is equally likely.
+`sample_walk()` draws without the counts (not uniform, but cheap where
+counting is not: six-level hierarchies of big layers take tens of seconds).
 """
 from __future__ import annotations
 
 import random
+import time
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -92,8 +95,15 @@ class Mapspace:
         self._divisors: dict[int, tuple[int, ...]] = {}
         self._orders_memo: dict[tuple[int, tuple[int, ...]], int] = {}
 
-    def size(self) -> int:
-        """The exact number of valid mappings (factors x loop orders x keep choices)."""
+    def size(self, deadline: float | None = None) -> int:
+        """The exact number of valid mappings (factors x loop orders x keep choices).
+
+        With `deadline` (a `time.perf_counter()` value), raise `TimeoutError` if
+        the counts are not done by then (deep hierarchies of big layers take
+        tens of seconds); a later call starts the count again.
+        """
+        if self._counts is None:
+            self._counts = self._count_all(deadline)
         return sum(self._count(0, target) for target in self._targets)
 
     def sample(self, rng: random.Random) -> Mapping:
@@ -114,6 +124,54 @@ class Mapspace:
         orders = [self._random_order(slot, factor, rng) for slot, factor in zip(self._slots, factors)
                   if slot.kind == "T"]
         return self._mapping(target, factors, orders, keep)
+
+    def sample_walk(self, rng: random.Random) -> Mapping | None:
+        """A random valid mapping drawn without the counts, or None when this draw fails.
+
+        Innermost slot first, each dim's factor is a random divisor of what is
+        left of its bound (1 half the time, so inner tiles stay small); the
+        outermost slot takes the rest. A draw fails where a slot's rules or a
+        level's capacity reject it. Not uniform over mappings, but cheap on any
+        mapspace, where `sample` first needs the whole count.
+        """
+        if not self._targets:
+            return None
+        target = rng.choice(self._targets)
+        below = tuple(1 for _ in self._active)
+        factors: list[tuple[int, ...]] = [below] * len(self._slots)
+        for k in range(len(self._slots) - 1, -1, -1):
+            slot = self._slots[k]
+            if k:
+                factor = tuple(self._draw_factor(slot, p, t // b, rng)
+                               for p, (t, b) in enumerate(zip(target, below)))
+            else:
+                factor = tuple(t // b for t, b in zip(target, below))
+            if 0 in factor:
+                return None
+            state = tuple(f * b for f, b in zip(factor, below))
+            options = self._options(slot, state)
+            if options is None or any(f not in choice for f, choice in zip(factor, options)):
+                return None
+            if slot.cap is not None and prod(factor) > slot.cap:
+                return None
+            if slot.kind == "T" and not self._fitting(slot.index, state):
+                return None
+            factors[k], below = factor, state
+        keep = [rng.choice(self._fitting(i, tile)) for i, tile in self._level_tiles(factors)]
+        orders = [self._random_order(slot, factor, rng) for slot, factor in zip(self._slots, factors)
+                  if slot.kind == "T"]
+        return self._mapping(target, factors, orders, keep)
+
+    def _draw_factor(self, slot: _Slot, p: int, left: int, rng: random.Random) -> int:
+        """A factor of active dim p at `slot` for `sample_walk`, dividing `left`: 1 half the time when
+        allowed, else uniform over the allowed divisors; 0 when none is allowed."""
+        least, most = slot.limits[p]
+        fixed, cap = slot.fixed[p], slot.cap
+        allowed = [f for f in self._divisors_of(left) if (fixed is None or f == fixed) and least <= f
+                   and (most is None or f <= most) and (cap is None or f <= cap)]
+        if not allowed:
+            return 0
+        return 1 if allowed[0] == 1 and rng.random() < 0.5 else rng.choice(allowed)
 
     def enumerate(self) -> Iterator[Mapping]:
         """Every valid mapping, once each (a generator; meant for small workloads)."""
@@ -152,7 +210,7 @@ class Mapspace:
             self._counts = self._count_all()
         return self._counts[k].get(state, 0)
 
-    def _count_all(self) -> list[dict[tuple[int, ...], int]]:
+    def _count_all(self, deadline: float | None = None) -> list[dict[tuple[int, ...], int]]:
         """Counts for every state of every slot, innermost slot first.
 
         A slot's states are the tiles inside it: per dim, a divisor of some
@@ -168,7 +226,12 @@ class Mapspace:
             else:
                 must = self._slots[k - 1].must_be
                 states = product(*([m] if m is not None else divs for m, divs in zip(must, divisors)))
-            counts[k] = {state: self._count_at(k, state, counts[k + 1]) for state in states}
+            counts[k] = {}
+            for n, state in enumerate(states):
+                if deadline is not None and n % 256 == 0 and time.perf_counter() > deadline:
+                    raise TimeoutError(f"counting the mapspace of {self.workload.describe()} on "
+                                       f"'{self.arch.name}' ran past its deadline")
+                counts[k][state] = self._count_at(k, state, counts[k + 1])
         return counts
 
     def _count_at(self, k: int, state: tuple[int, ...], below: dict[tuple[int, ...], int]) -> int:

@@ -32,7 +32,7 @@ class SearchResult:
     score: int
     samples: int
     valid: int
-    mapspace_size: int
+    mapspace_size: int | None          # None: not counted (`walk_search`)
     seconds: float
 
 
@@ -65,11 +65,13 @@ def random_search(workload: Workload, arch: Arch, objective: str, *, time_limit:
     """Best of uniform random valid mappings, stopping at `samples` proposals or `time_limit` seconds.
 
     With neither limit, `DEFAULT_SAMPLES` proposals. Raises `InfeasibleLayer`
-    when no mapping of `workload` fits `arch`.
+    when no mapping of `workload` fits `arch`, and `TimeoutError` when
+    `time_limit` ends before the mapspace is counted (uniform sampling needs
+    the count).
     """
     start = time.perf_counter()
     mapspace = Mapspace(workload, arch)
-    size = mapspace.size()
+    size = mapspace.size(deadline=None if time_limit is None else start + time_limit)
     if size == 0:
         raise InfeasibleLayer(f"no valid mapping of {workload.describe()} on arch '{arch.name}': "
                               "check capacities and dataflow constraints")
@@ -93,3 +95,37 @@ def random_search(workload: Workload, arch: Arch, objective: str, *, time_limit:
     best, mapping, cost = search.best
     return SearchResult(mapping=mapping, cost=cost, objective=objective, score=best, samples=tried,
                         valid=valid, mapspace_size=size, seconds=time.perf_counter() - start)
+
+
+def walk_search(workload: Workload, arch: Arch, objective: str, *, time_limit: float, samples: int,
+                seed: int = 0) -> SearchResult | None:
+    """Best of `samples` valid mappings drawn by `Mapspace.sample_walk`, or of those found within
+    `time_limit` seconds; None when none was found.
+
+    Not uniform (the draws favour small inner tiles) and it cannot show that
+    the mapspace is empty, but it needs no count, so it answers within its
+    limit on any mapspace: the solver's start when time is short.
+    """
+    if objective not in OBJECTIVES:
+        raise ValueError(f"unknown objective {objective!r}; objectives are {', '.join(OBJECTIVES)}")
+    start = time.perf_counter()
+    mapspace, rng = Mapspace(workload, arch), random.Random(seed)
+    best: tuple[int, Mapping, Cost] | None = None
+    tried = valid = 0
+    while valid < samples and time.perf_counter() - start < time_limit:
+        tried += 1
+        mapping = mapspace.sample_walk(rng)
+        if mapping is None:
+            continue
+        try:
+            check_fits(workload, arch, mapping)
+        except MappingError:
+            continue
+        valid += 1
+        cost = evaluate(workload, arch, mapping)
+        if best is None or score(cost, objective) < best[0]:
+            best = (score(cost, objective), mapping, cost)
+    if best is None:
+        return None
+    return SearchResult(mapping=best[1], cost=best[2], objective=objective, score=best[0], samples=tried,
+                        valid=valid, mapspace_size=None, seconds=time.perf_counter() - start)

@@ -2,7 +2,8 @@
 
 The pipeline, one step per line below: optionally a random-search baseline
 (hint and first incumbent; it needs the mapspace counted, seconds on big
-layers, and CP-SAT's proofs barely use it), the CP-SAT formulation of the
+layers, and CP-SAT's proofs barely use it) or, when time is short, the best
+of quick random walks as the start, the CP-SAT formulation of the
 whole mapspace (`cpsat.build`), the solve for the objective, then the answer decoded,
 re-scored with `model.evaluate` and checked with `validity.check_mapping`;
 the solver's objective must equal the model's score (DESIGN rule 1).
@@ -26,17 +27,20 @@ from accelmap.mapper.cpsat.terms import bounds_of
 from accelmap.mapper.mapping import Mapping
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import OBJECTIVES, Cost, evaluate, lower_bounds, score
-from accelmap.mapper.search_random import random_search
+from accelmap.mapper.search_random import random_search, walk_search
 from accelmap.mapper.tiebreak import canonical
 from accelmap.mapper.slots import padded_bounds
 from accelmap.mapper.validity import check_mapping
 
 HINT_SAMPLES = 300
-"""Random mappings scored for the hint (after the mapspace is counted, which the sampler needs)."""
+"""Random mappings scored for the baseline (`count`) and for the start when time is short."""
 HINT_BELOW_SECONDS = 20.0
-"""Time limits below which the random-search hint is computed even without `count`: with little time CP-SAT
-may find no mapping of a large layer on its own (ResNet-18 on edge_npu at 5 s: 2 of 12 layers), while with
-more the proof dominates and the hint does not shorten it (ResNet-50 on Eyeriss at 60 s)."""
+"""Time limits below which the solver starts from the best of `HINT_SAMPLES` walks (`walk_search`): with
+little time CP-SAT may find no mapping of a large layer on its own (ResNet-18 on edge_npu at 5 s: 2 of 12
+layers; the imported ISPASS Eyeriss without constraints, VGG-16 features.5 at 10 s), while with more the
+proof dominates and the start does not shorten it (ResNet-50 on Eyeriss at 60 s)."""
+WALK_SHARE = 0.2
+"""Share of the time limit the walks may take (they stop earlier at `HINT_SAMPLES` valid mappings)."""
 PADDED_COUNT_LIMIT = (512, 10**7)
 """Padded-bound combinations, and unpadded mapspace size, up to which the padded mapspace is counted."""
 
@@ -80,9 +84,9 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
     of the same cost (`tiebreak.canonical`), within the same time limit.
     With `count`, the mapspace is counted exactly and `HINT_SAMPLES` uniform
     random mappings scored first: `mapspace_size` and `baseline` are filled
-    and the best hints the solver. Without it the random search runs only
-    for short time limits (`HINT_BELOW_SECONDS`) or when the solver returns
-    no mapping in time (its best is then reported).
+    and the best hints the solver. Without it, random walks (`walk_search`)
+    give the start for short time limits (`HINT_BELOW_SECONDS`) and the
+    answer when the solver returns no mapping in time.
     With `allow_padding`, the unpadded optimum is found first; the padded
     mapspace is then searched, in the time left, for a mapping at least as
     good; a padded mapping replaces the unpadded one only when strictly
@@ -92,14 +96,16 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
         raise ValueError(f"unknown objective {objective!r}; objectives are {', '.join(OBJECTIVES)}")
     start = time.perf_counter()
     # 1. Baseline, when asked: uniform random mappings (an empty unpadded mapspace is explained at once).
-    # With padding the unpadded solve below makes its own hint.
-    hinted = count or (time_limit < HINT_BELOW_SECONDS and not allow_padding)
-    baseline = _baseline(workload, arch, objective) if hinted else None
-    if hinted and baseline is None and not allow_padding:
+    # Else, when time is short, the best of quick walks. With padding the unpadded solve below makes its own hint.
+    baseline = _baseline(workload, arch, objective) if count else None
+    if count and baseline is None and not allow_padding:
         raise _explain_infeasible(workload, arch, allow_padding)
+    walked = (_walks(workload, arch, objective, WALK_SHARE * time_limit)
+              if not count and time_limit < HINT_BELOW_SECONDS and not allow_padding else None)
     size, size_note = (_mapspace_size(workload, arch, allow_padding, baseline[2] if baseline else 0) if count
                        else (None, "not counted (count=False)"))
-    start_at = _best_start(workload, arch, objective, hint, baseline)
+    warm = hint
+    start_at = _best_start(workload, arch, objective, hint, baseline[:2] if baseline else walked)
     hint, cap = start_at if start_at else (None, None)
     plain = _unpadded_first(workload, arch, objective, time_limit, workers, hint, log) if allow_padding else None
     if plain is not None:
@@ -138,8 +144,11 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
     if outcome.mapping is None and outcome.status == "INFEASIBLE" and start_at is None:
         raise _explain_infeasible(workload, arch, allow_padding)
     if outcome.mapping is None and start_at is None:
-        baseline = _baseline(workload, arch, objective)
-        start_at = baseline[:2] if baseline else None
+        # Last resort: walks, then (they cannot show emptiness) the uniform baseline, however long it counts.
+        start_at = _walks(workload, arch, objective, max(1.0, WALK_SHARE * time_limit))
+        if start_at is None:
+            baseline = _baseline(workload, arch, objective)
+            start_at = baseline[:2] if baseline else None
     mapping = outcome.mapping if outcome.mapping is not None else start_at[0] if start_at else None
     if mapping is None:
         raise InfeasibleLayer(f"no mapping of {workload.describe()} on arch '{arch.name}' was found within "
@@ -154,7 +163,7 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
                              f"({objective}, {workload.describe()} on {arch.name})")
     bound = max(bound or 0, _trivial_bound(workload, arch, objective))
     if outcome.mapping is None and plain is None:
-        given = start_at is not None and baseline is None
+        given = warm is not None and start_at is not None and start_at[0] is warm
         note = _join(note, "the solver found no better solution in time; the "
                      + ("warm start is reported" if given else "best of random mappings is reported"))
     status = "OPTIMAL" if bound >= value else "FEASIBLE"
@@ -236,11 +245,17 @@ def _baseline(workload: Workload, arch: Arch, objective: str) -> tuple[Mapping, 
     return found.mapping, found.score, found.mapspace_size
 
 
+def _walks(workload: Workload, arch: Arch, objective: str, seconds: float) -> tuple[Mapping, int] | None:
+    """(best mapping, its score) of `walk_search` within `seconds`, or None when no walk found one."""
+    found = walk_search(workload, arch, objective, time_limit=seconds, samples=HINT_SAMPLES, seed=0)
+    return (found.mapping, found.score) if found else None
+
+
 def _best_start(workload: Workload, arch: Arch, objective: str, hint: Mapping | None,
-                baseline: tuple[Mapping, int, int] | None) -> tuple[Mapping, int] | None:
+                sampled: tuple[Mapping, int] | None) -> tuple[Mapping, int] | None:
     """(mapping, score) the solver starts from and must match or beat: the better of a caller's hint
-    (a warm start; ignored when it is not a valid mapping of the layer) and the random baseline."""
-    starts = [(baseline[0], baseline[1])] if baseline else []
+    (a warm start; ignored when it is not a valid mapping of the layer) and the best sampled mapping."""
+    starts = [sampled] if sampled else []
     if hint is not None and not check_mapping(workload, arch, hint):
         starts.append((hint, score(evaluate(workload, arch, hint), objective)))
     return min(starts, key=lambda s: s[1]) if starts else None

@@ -6,7 +6,11 @@ can be read off the expected numbers (fJ): DRAM 200/210/220, GLB 6/7/8, RF
 """
 from __future__ import annotations
 
+from pathlib import Path
+
+from accelmap.arch.load import load_arch
 from accelmap.arch.spec import Arch, Compute, Fanout, Level, Partition, TensorCost
+from accelmap.interop.timeloop import import_timeloop_design
 
 BITS = {"W": 8, "I": 8, "O": 16}
 
@@ -62,3 +66,17 @@ def two_fanouts() -> Arch:
 
 
 ALL = {"three_level": three_level, "partitioned": partitioned, "two_fanouts": two_fanouts}
+
+
+ISPASS = Path(__file__).parents[1] / "timeloop" / "fixtures" / "eyeriss_ispass"
+
+
+def walk_archs() -> dict[str, Arch]:
+    """Presets and Timeloop's ISPASS Eyeriss (six levels) imported with and without its constraints."""
+    files = (ISPASS / "arch.yaml", ISPASS / "ERT.yaml")
+    return {"eyeriss": load_arch("eyeriss"), "simba": load_arch("simba"), "edge_npu": load_arch("edge_npu"),
+            "ispass": import_timeloop_design(*files).arch,
+            "ispass_constrained": import_timeloop_design(*files, constraints=(ISPASS / "constraints.yaml",)).arch}
+
+
+WALK_ARCHS = walk_archs()

@@ -1,12 +1,15 @@
-"""The mapspace: exact size by hand, enumerate == size == the valid set, uniform valid samples."""
+"""The mapspace: exact size by hand, enumerate == size == the valid set, uniform valid samples, valid walks."""
 from __future__ import annotations
 
 import random
+import time
 from collections import Counter
 from dataclasses import replace
 from itertools import permutations, product
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from accelmap.arch.load import load_arch
 from accelmap.arch.spec import Arch, Compute, LevelConstraint
@@ -15,7 +18,7 @@ from accelmap.mapper.mapping import Loop, Mapping, SpatialLoops
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.validity import check_mapping
 
-from .archs import dram, partitioned, three_level, two_fanouts
+from .archs import WALK_ARCHS, dram, partitioned, three_level, two_fanouts
 
 
 def dram_only(*constraints: LevelConstraint) -> Arch:
@@ -141,3 +144,31 @@ def test_an_unfittable_forced_keep_empties_the_mapspace():
     assert space.size() == 0 and list(space.enumerate()) == []
     with pytest.raises(ValueError, match="no valid mapping"):
         space.sample(random.Random(0))
+
+
+def test_walks_reach_exactly_the_valid_mappings():
+    # 768 valid mappings under fanout, bypass and permutation rules; 20000 walks (not uniform) reach all.
+    workload, arch = make_workload(k=2, c=2), constrained()
+    space = Mapspace(workload, arch)
+    rng = random.Random(0)
+    walked = {m for m in (space.sample_walk(rng) for _ in range(20000)) if m is not None}
+    assert walked == set(space.enumerate())
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(sorted(WALK_ARCHS)), st.integers(1, 96), st.integers(1, 96), st.integers(1, 60),
+       st.sampled_from([1, 3, 5, 7]), st.integers(1, 2), st.integers(0, 2**16))
+def test_walks_are_valid_on_deep_and_constrained_archs(name, k, c, p, r, stride, seed):
+    arch = WALK_ARCHS[name]
+    workload = make_workload(k=k, c=c, p=p, q=p, r=r, s=r, stride=(stride, stride))
+    space, rng = Mapspace(workload, arch), random.Random(seed)
+    walked = [m for m in (space.sample_walk(rng) for _ in range(200)) if m is not None]
+    assert all(check_mapping(workload, arch, m) == [] for m in walked)
+
+
+def test_count_stops_at_its_deadline_and_can_start_again():
+    workload = make_workload(k=2, c=2)
+    space = Mapspace(workload, constrained())
+    with pytest.raises(TimeoutError, match="counting the mapspace of K=2 C=2"):
+        space.size(deadline=time.perf_counter() - 1.0)
+    assert space.size() == 768

@@ -1,4 +1,4 @@
-"""Random search: finds the exhaustive optimum of a small mapspace, reports honestly, fails clearly."""
+"""Random search: finds the exhaustive optimum of a small mapspace, reports honestly, fails clearly; walks."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -10,9 +10,10 @@ from accelmap.errors import InfeasibleLayer
 from accelmap.ir.workload import make_workload
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import evaluate, score
-from accelmap.mapper.search_random import RandomSearch, random_search
+from accelmap.mapper.search_random import RandomSearch, random_search, walk_search
+from accelmap.mapper.validity import check_mapping
 
-from .archs import three_level
+from .archs import WALK_ARCHS, three_level
 
 WORKLOAD = make_workload(p=3, r=2)
 ARCH = three_level(glb_bits=48, rf_bits=16)
@@ -55,3 +56,24 @@ def test_infeasible_layer_is_named():
 def test_unknown_objective():
     with pytest.raises(ValueError, match="objectives are energy, latency, edp"):
         RandomSearch(Mapspace(WORKLOAD, ARCH), "speed")
+
+
+@pytest.mark.parametrize("name", sorted(WALK_ARCHS))
+def test_walks_find_valid_mappings_where_counting_is_slow(name):
+    # VGG-16 features.5: counting the imported ISPASS design's free mapspace takes ~16 s; walks do not count.
+    arch, workload = WALK_ARCHS[name], make_workload(k=128, c=64, p=112, q=112, r=3, s=3)
+    found = walk_search(workload, arch, "energy", time_limit=60.0, samples=20, seed=0)
+    assert found.valid == 20 and found.samples >= 20 and found.mapspace_size is None
+    assert check_mapping(workload, arch, found.mapping) == []
+    assert found.score == score(evaluate(workload, arch, found.mapping), "energy") == score(found.cost, "energy")
+
+
+def test_walks_on_an_empty_mapspace_find_nothing():
+    arch = replace(three_level(rf_bits=8), level_constraints=(LevelConstraint("RF", keep=frozenset("O")),))
+    assert walk_search(make_workload(k=2, p=2), arch, "energy", time_limit=0.5, samples=10) is None
+
+
+def test_uniform_search_stops_counting_at_its_time_limit():
+    with pytest.raises(TimeoutError, match="counting the mapspace"):
+        random_search(make_workload(k=128, c=64, p=112, q=112, r=3, s=3), WALK_ARCHS["ispass"], "energy",
+                      time_limit=0.05)

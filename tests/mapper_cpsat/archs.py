@@ -2,8 +2,11 @@
 with arrays and buffers shrunk so a tiny layer's mapspace enumerates in well under a second."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from accelmap.arch import build_arch, check_arch
 from accelmap.arch.spec import Arch
+from accelmap.interop.timeloop import import_timeloop_design
 
 EYERISS_LIKE = {
     "description": "eyeriss-like: GLB for I and O, W/I/O scratchpads, 2x2 array, row stationary",
@@ -104,3 +107,12 @@ def small_arch(name: str) -> Arch:
     problems = check_arch(raw)
     assert not problems, problems
     return build_arch(raw, name)
+
+
+ISPASS = Path(__file__).parents[1] / "timeloop" / "fixtures" / "eyeriss_ispass"
+
+
+def ispass_arch(constrained: bool) -> Arch:
+    """Timeloop's ISPASS Eyeriss (six levels, two fanouts), imported with or without its constraints."""
+    files = (ISPASS / "arch.yaml", ISPASS / "ERT.yaml")
+    return import_timeloop_design(*files, constraints=(ISPASS / "constraints.yaml",) if constrained else ()).arch

@@ -8,7 +8,6 @@ dilations, groups and halos.
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from collections import defaultdict
 from dataclasses import replace
 
@@ -17,7 +16,6 @@ from ortools.sat.python import cp_model
 
 from accelmap.arch import load_arch
 from accelmap.arch.spec import TIMELOOP_ACCOUNTING
-from accelmap.interop.timeloop import import_timeloop_design
 from accelmap.ir.workload import make_workload
 from accelmap.mapper.cpsat import cost as cpsat_cost
 from accelmap.mapper.cpsat import build, pin
@@ -25,7 +23,7 @@ from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import evaluate
 from accelmap.mapper.solve import map_workload
 
-from .archs import small_arch
+from .archs import ispass_arch, small_arch
 
 WORKLOADS = [
     make_workload(k=8, c=4, p=6, q=6, r=3, s=3),
@@ -124,15 +122,9 @@ def test_timeloop_halo_rule_counts_the_same_in_both(preset):
     assert found >= 4
 
 
-ISPASS = Path(__file__).parents[1] / "timeloop" / "fixtures" / "eyeriss_ispass"
-
-
 def deep_archs():
     """The six-level chain, and Timeloop's ISPASS Eyeriss imported with and without its constraints."""
-    files = (ISPASS / "arch.yaml", ISPASS / "ERT.yaml")
-    return [small_arch("deep_chain"),
-            import_timeloop_design(*files, constraints=(ISPASS / "constraints.yaml",)).arch,
-            import_timeloop_design(*files).arch]
+    return [small_arch("deep_chain"), ispass_arch(constrained=True), ispass_arch(constrained=False)]
 
 
 @pytest.mark.parametrize("index", range(3))

@@ -11,10 +11,11 @@ from accelmap.ir.workload import make_workload
 from accelmap.mapper.mapping import mapping_to_dict
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import evaluate, lower_bounds, score
-from accelmap.mapper.solve import MapResult, map_workload, rescore
+from accelmap.mapper.search_random import walk_search
+from accelmap.mapper.solve import HINT_SAMPLES, MapResult, map_workload, rescore
 from accelmap.mapper.validity import check_mapping
 
-from .archs import EYERISS_LIKE, small_arch
+from .archs import EYERISS_LIKE, ispass_arch, small_arch
 
 
 def test_resnet50_pointwise_layer_is_proved_optimal_on_eyeriss():
@@ -85,3 +86,17 @@ def test_rescore_rebuilds_a_result_from_a_stored_mapping():
         result.status, result.objective, result.bound, result.cost)
     with pytest.raises(ValueError):
         rescore(make_workload(k=5, c=3, p=5), arch, result.mapping, "energy", doc)
+
+
+@pytest.mark.parametrize("name", ["ispass", "ispass_constrained", "simba"])
+def test_a_short_limit_starts_from_walks_and_never_ends_worse(name):
+    # ResNet-18 layer1 (64 -> 64, 3x3, 56x56): 300 walks take ~0.1 s of the 0.6 s they may have,
+    # so the start is the same as here.
+    arch = load_arch(name) if name == "simba" else ispass_arch(constrained=name == "ispass_constrained")
+    workload = make_workload(k=64, c=64, p=56, q=56, r=3, s=3)
+    start = walk_search(workload, arch, "energy", time_limit=60.0, samples=HINT_SAMPLES, seed=0)
+    result = map_workload(workload, arch, "energy", time_limit=3.0, workers=1, tie_break=False)
+    assert result.objective <= start.score
+    assert result.objective == evaluate(workload, arch, result.mapping).energy
+    assert check_mapping(workload, arch, result.mapping) == []
+    assert result.bound <= result.objective and (result.status == "OPTIMAL") == (result.bound == result.objective)
