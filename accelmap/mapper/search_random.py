@@ -2,13 +2,15 @@
 
 It sees the mapspace only through `propose()` / `report(cost)` (Timeloop's
 search interface) and imports nothing from the CP-SAT formulation. Each
-proposal is a uniform sample of the valid mapspace; `check_fits` runs before
-the full evaluation, as everywhere else.
+proposal is a uniform sample of the valid mapspace (`random_search`) or a
+walk that needs no count (`walk_search`); `check_fits` runs before the full
+evaluation, as everywhere else.
 """
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from accelmap.arch.spec import Arch
@@ -37,20 +39,22 @@ class SearchResult:
 
 
 class RandomSearch:
-    """Propose uniform random mappings of a mapspace; keep the best reported one."""
+    """Propose random mappings of a mapspace (uniform samples, or with `walk` `Mapspace.sample_walk`'s
+    draws); keep the best reported one."""
 
-    def __init__(self, mapspace: Mapspace, objective: str, seed: int = 0):
+    def __init__(self, mapspace: Mapspace, objective: str, seed: int = 0, *, walk: bool = False):
         if objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {objective!r}; objectives are {', '.join(OBJECTIVES)}")
         self.mapspace = mapspace
         self.objective = objective
+        self.walk = walk
         self.rng = random.Random(seed)
         self.best: tuple[int, Mapping, Cost] | None = None
         self._pending: Mapping | None = None
 
-    def propose(self) -> Mapping:
-        """The next mapping to score."""
-        self._pending = self.mapspace.sample(self.rng)
+    def propose(self) -> Mapping | None:
+        """The next mapping to score (None: a walk that failed; only with `walk`)."""
+        self._pending = self.mapspace.sample_walk(self.rng) if self.walk else self.mapspace.sample(self.rng)
         return self._pending
 
     def report(self, cost: Cost) -> None:
@@ -58,6 +62,24 @@ class RandomSearch:
         value = score(cost, self.objective)
         if self.best is None or value < self.best[0]:
             self.best = (value, self._pending, cost)
+
+
+def _score_proposals(workload: Workload, arch: Arch, search: RandomSearch,
+                     more: Callable[[int, int], bool]) -> tuple[int, int]:
+    """Propose, check the fit, evaluate and report while `more(tried, valid)`; (tried, valid)."""
+    tried = valid = 0
+    while more(tried, valid):
+        mapping = search.propose()
+        tried += 1
+        if mapping is None:
+            continue
+        try:
+            check_fits(workload, arch, mapping)
+        except MappingError:
+            continue
+        valid += 1
+        search.report(evaluate(workload, arch, mapping))
+    return tried, valid
 
 
 def random_search(workload: Workload, arch: Arch, objective: str, *, time_limit: float | None = None,
@@ -78,17 +100,9 @@ def random_search(workload: Workload, arch: Arch, objective: str, *, time_limit:
     if samples is None and time_limit is None:
         samples = DEFAULT_SAMPLES
     search = RandomSearch(mapspace, objective, seed)
-    tried = valid = 0
-    while (samples is None or tried < samples) and (
-            time_limit is None or time.perf_counter() - start < time_limit):
-        mapping = search.propose()
-        tried += 1
-        try:
-            check_fits(workload, arch, mapping)
-        except MappingError:
-            continue
-        valid += 1
-        search.report(evaluate(workload, arch, mapping))
+    tried, valid = _score_proposals(workload, arch, search, lambda tried, _: (
+        (samples is None or tried < samples)
+        and (time_limit is None or time.perf_counter() - start < time_limit)))
     if search.best is None:
         raise InfeasibleLayer(f"random search found no valid mapping of {workload.describe()} on "
                               f"arch '{arch.name}' within the limits; raise samples or time_limit")
@@ -106,26 +120,12 @@ def walk_search(workload: Workload, arch: Arch, objective: str, *, time_limit: f
     the mapspace is empty, but it needs no count, so it answers within its
     limit on any mapspace: the solver's start when time is short.
     """
-    if objective not in OBJECTIVES:
-        raise ValueError(f"unknown objective {objective!r}; objectives are {', '.join(OBJECTIVES)}")
     start = time.perf_counter()
-    mapspace, rng = Mapspace(workload, arch), random.Random(seed)
-    best: tuple[int, Mapping, Cost] | None = None
-    tried = valid = 0
-    while valid < samples and time.perf_counter() - start < time_limit:
-        tried += 1
-        mapping = mapspace.sample_walk(rng)
-        if mapping is None:
-            continue
-        try:
-            check_fits(workload, arch, mapping)
-        except MappingError:
-            continue
-        valid += 1
-        cost = evaluate(workload, arch, mapping)
-        if best is None or score(cost, objective) < best[0]:
-            best = (score(cost, objective), mapping, cost)
-    if best is None:
+    search = RandomSearch(Mapspace(workload, arch), objective, seed, walk=True)
+    tried, valid = _score_proposals(workload, arch, search, lambda _, valid: (
+        valid < samples and time.perf_counter() - start < time_limit))
+    if search.best is None:
         return None
-    return SearchResult(mapping=best[1], cost=best[2], objective=objective, score=best[0], samples=tried,
+    best, mapping, cost = search.best
+    return SearchResult(mapping=mapping, cost=cost, objective=objective, score=best, samples=tried,
                         valid=valid, mapspace_size=None, seconds=time.perf_counter() - start)
