@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -61,9 +62,9 @@ class Row:
 
 
 def timeloop_best(workload: Workload, design: Path, timeloop: Path, folder: Path, runs: int, threads: int,
-                  victory: int) -> tuple[float, float, int]:
+                  victory: int, timeout: float) -> tuple[float, float, int]:
     """(best pJ over `runs` timeloop-mapper runs, wall seconds per run, distinct results) on the design's
-    own files."""
+    own files; (nan, timeout, 0) when a run does not end within `timeout` seconds."""
     files = design_files(design)
     for name in (*files, "constraints.yaml"):
         shutil.copy(design / name, folder / name)
@@ -75,7 +76,11 @@ def timeloop_best(workload: Workload, design: Path, timeloop: Path, folder: Path
     found, seconds = [], 0.0
     for _ in range(runs):
         start = time.perf_counter()
-        run_timeloop("mapper", timeloop, folder, [*files, "constraints.yaml", "problem.yaml", "mapper.yaml"])
+        try:
+            run_timeloop("mapper", timeloop, folder, [*files, "constraints.yaml", "problem.yaml", "mapper.yaml"],
+                         timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return float("nan"), timeout, 0
         seconds += time.perf_counter() - start
         # Score the mapping it wrote with timeloop-model, as accelmap's is scored.
         shutil.copy(folder / "timeloop-mapper.map.yaml", folder / "mapping.yaml")
@@ -133,7 +138,7 @@ def run(model: str, design: Path, timeloop: Path, scratch: Path,
             scored[space] += (False,)
         (folder / "timeloop").mkdir(parents=True, exist_ok=True)
         theirs, seconds, distinct = timeloop_best(workload, design, timeloop, folder / "timeloop", args.tl_runs,
-                                                  args.threads, args.victory)
+                                                  args.threads, args.victory, args.tl_timeout)
         mine, pj, _ = scored["constrained"]
         free = scored.get("free")
         rows.append(Row(name, mine.status, mine.gap, pj, mine.wall_time, theirs, seconds, distinct,
@@ -167,6 +172,8 @@ def main() -> int:
     parser.add_argument("--tl-runs", type=int, default=3, help="timeloop-mapper runs per layer (best kept)")
     parser.add_argument("--threads", type=int, default=2, help="timeloop-mapper threads")
     parser.add_argument("--victory", type=int, default=1000, help="timeloop-mapper victory-condition")
+    parser.add_argument("--tl-timeout", type=float, default=600.0,
+                        help="seconds before a timeloop-mapper run is stopped; the layer is then left out of the totals")
     parser.add_argument("--free", action="store_true", help="also accelmap without the design's constraints")
     parser.add_argument("--keep", default=None, help="leave the Timeloop files in DIR")
     args = parser.parse_args()
@@ -187,7 +194,13 @@ def main() -> int:
                 print("| layer | accelmap | accelmap uJ | timeloop-mapper uJ | ratio | accelmap s | "
                       "timeloop-mapper s per run | distinct TL results |" + free_head)
                 print("|---|---|---|---|---|---|---|---|" + "---|---|---|" * args.free)
-                rows, walls = run(model, design, timeloop, scratch, args)
+                every, walls = run(model, design, timeloop, scratch, args)
+                rows = [r for r in every if r.timeloop_distinct]      # timeloop-mapper ended within the timeout
+                if len(rows) < len(every):
+                    print(f"timeloop-mapper did not end within {args.tl_timeout:g} s on {len(every) - len(rows)} "
+                          "layer(s) (nan above): left out of the totals")
+                if not rows:
+                    continue
                 mine, theirs = sum(r.accelmap_pj for r in rows), sum(r.timeloop_pj for r in rows)
                 tl_s = sum(r.timeloop_s for r in rows)
                 proved = sum(r.status == "OPTIMAL" for r in rows)
