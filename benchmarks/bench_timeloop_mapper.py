@@ -200,6 +200,7 @@ def main() -> int:
                     print(f"timeloop-mapper did not end within {args.tl_timeout:g} s on {len(every) - len(rows)} "
                           "layer(s) (nan above): left out of the totals")
                 if not rows:
+                    print("compile walls: " + ", ".join(f"{k} {v:.1f} s" for k, v in walls.items()))
                     continue
                 mine, theirs = sum(r.accelmap_pj for r in rows), sum(r.timeloop_pj for r in rows)
                 tl_s = sum(r.timeloop_s for r in rows)
