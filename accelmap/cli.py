@@ -374,6 +374,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
         print(totals_line(totals(rows)))
         print(f"{compiled.unique_workloads} unique workloads ({compiled.cache_hits} from cache) mapped in "
               f"{compiled.wall_time:.1f} s; wrote {out_dir}")
+        unproved = sum(r.status == "FEASIBLE" for r in rows)
+        if unproved:
+            print(f"{unproved} mapped layer(s) not proved optimal at {args.time_limit:g} s per unique layer (the gap "
+                  "is to a bound that holds and is often loose); a longer --time-limit proves more"
+                  + ("" if args.no_cache else ", and compiling again continues from these mappings (cached)"))
         if verdict is not None:
             print(_verdict_text(verdict))
     if verdict is not None and not verdict.passed:

@@ -144,6 +144,20 @@ def test_require_optimal_fails_when_a_layer_is_not_proved(compiled, tmp_path, ca
         assert code == 1 and "--require-optimal" in err
 
 
+def test_unproved_layers_are_counted_with_what_to_do(compiled, tmp_path, capsys):
+    _, model, _, _ = compiled
+    code = main(["compile", model, "--arch", "eyeriss", "-o", str(tmp_path / "out"), "--time-limit", "0.05",
+                 "--no-cache"])
+    out = capsys.readouterr().out
+    schedule = api.load_compiled(tmp_path / "out")
+    unproved = sum(plan.status.status != "OPTIMAL" for plan in schedule.layers)
+    assert code == 0
+    if unproved:
+        assert f"{unproved} mapped layer(s) not proved optimal at 0.05 s" in out and "--time-limit" in out
+    else:
+        assert "not proved optimal" not in out
+
+
 def test_validation_mismatch_exits_1(compiled, tmp_path, capsys):
     _, _, out, _ = compiled
     wrong = tmp_path / "other.onnx"
