@@ -371,12 +371,12 @@ def cmd_compile(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print(render_table(table_rows(rows, host_ops=args.verbose), HEADER))
         print()
-        print(totals_line(totals(rows)))
+        summed = totals(rows)
+        print(totals_line(summed))
         print(f"{compiled.unique_workloads} unique workloads ({compiled.cache_hits} from cache) mapped in "
               f"{compiled.wall_time:.1f} s; wrote {out_dir}")
-        unproved = sum(r.status == "FEASIBLE" for r in rows)
-        if unproved:
-            print(f"{unproved} mapped layer(s) not proved optimal at {args.time_limit:g} s per unique layer (the gap "
+        if summed.proved < summed.layers:
+            print(f"{summed.layers - summed.proved} mapped layer(s) not proved optimal at {args.time_limit:g} s per unique layer (the gap "
                   "is to a bound that holds and is often loose); a longer --time-limit proves more"
                   + ("" if args.no_cache else ", and compiling again continues from these mappings (cached)"))
         if verdict is not None:

@@ -99,6 +99,16 @@ def timeloop_score(workload: Workload, arch, mapping, design: Path, timeloop: Pa
     return run_timeloop("model", timeloop, folder, [*files, "problem.yaml", "mapping.yaml"]).energy_pj
 
 
+def _score(workload: Workload, arch, result, design: Path, timeloop: Path, folder: Path) -> tuple[float, bool]:
+    """(pJ, scored by accelmap's model): timeloop-model's score, or, for a free mapping with one dim on both mesh
+    axes (which one Timeloop entry cannot say), accelmap's model in Timeloop's accounting (within 0.1% of
+    timeloop-model where both apply, docs/timeloop.md)."""
+    try:
+        return timeloop_score(workload, arch, result.mapping, design, timeloop, folder), False
+    except MappingError:
+        return result.cost.energy / 1000, True
+
+
 def compile_on(graph, design: Path, constrained: bool, time_limit: float):
     """accelmap's compile path on the imported design (Timeloop's accounting): (arch, results, wall s)."""
     constraints = (design / "constraints.yaml",) if constrained else ()
@@ -127,15 +137,7 @@ def run(model: str, design: Path, timeloop: Path, scratch: Path,
         for space, (arch, results, _) in compiled.items():
             (folder / space).mkdir(parents=True, exist_ok=True)
             result = results[name]
-            try:
-                scored[space] = (result, timeloop_score(workload, arch, result.mapping, design, timeloop,
-                                                        folder / space))
-            except MappingError:
-                # Free mapspace: a dim on both mesh axes, which one Timeloop entry cannot say. accelmap's model,
-                # in Timeloop's accounting, scores it (it agrees with timeloop-model within 0.1%, docs/timeloop.md).
-                scored[space] = (result, result.cost.energy / 1000, True)
-                continue
-            scored[space] += (False,)
+            scored[space] = (result, *_score(workload, arch, result, design, timeloop, folder / space))
         (folder / "timeloop").mkdir(parents=True, exist_ok=True)
         theirs, seconds, distinct = timeloop_best(workload, design, timeloop, folder / "timeloop", args.tl_runs,
                                                   args.threads, args.victory, args.tl_timeout)
@@ -149,6 +151,10 @@ def run(model: str, design: Path, timeloop: Path, scratch: Path,
 
 def _status(status: str, gap: float) -> str:
     return status if status == "OPTIMAL" else f"{status} ({gap:.0%})"
+
+
+def _walls(walls: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.1f} s" for k, v in walls.items())
 
 
 def _line(r: Row) -> str:
@@ -200,7 +206,7 @@ def main() -> int:
                     print(f"timeloop-mapper did not end within {args.tl_timeout:g} s on {len(every) - len(rows)} "
                           "layer(s) (nan above): left out of the totals")
                 if not rows:
-                    print("compile walls: " + ", ".join(f"{k} {v:.1f} s" for k, v in walls.items()))
+                    print(f"compile walls: {_walls(walls)}")
                     continue
                 mine, theirs = sum(r.accelmap_pj for r in rows), sum(r.timeloop_pj for r in rows)
                 tl_s = sum(r.timeloop_s for r in rows)
@@ -214,8 +220,7 @@ def main() -> int:
                       f"{mine / theirs:.3f} | {walls['constrained']:.1f} (compile wall) | {tl_s:.1f} | |" + free)
                 print(f"layers where accelmap is worse: {sum(r.accelmap_pj > r.timeloop_pj * 1.0001 for r in rows)}; "
                       f"one timeloop-mapper run per layer / accelmap compile wall: "
-                      f"{tl_s / walls['constrained']:.1f}x; compile walls: "
-                      + ", ".join(f"{k} {v:.1f} s" for k, v in walls.items()))
+                      f"{tl_s / walls['constrained']:.1f}x; compile walls: {_walls(walls)}")
                 if any(r.free_by_model for r in rows):
                     print("* scored by accelmap's model (Timeloop's accounting): the free mapping puts one dim on "
                           "both axes of a fanout, which a Timeloop mapping cannot express")
