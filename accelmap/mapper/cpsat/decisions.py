@@ -52,8 +52,9 @@ class Decisions:
         self.live = {(d, s) for d in nest.active for s in nest.places if nest.fixed.get((d, s), 2) != 1}
         self.pick: dict[tuple[str, int], Lit] = {}
         self.e: dict[tuple[str, Slot, int], object] = {}
+        self.totals: dict[tuple[str, int], list[tuple[int, Lit]]] = {}
         self._factor_variables()
-        self.alg = Algebra(model, self.e, nest.kmax, {d: max(b) for d, b in nest.targets.items()})
+        self.alg = Algebra(model, self.e, nest.kmax, {d: max(b) for d, b in nest.targets.items()}, self.totals)
         self.nz: dict[tuple[int, str], Lit] = {}
         self.before: dict[tuple[int, str, str], Lit] = {}
         self.keep: dict[tuple[int, str], Lit] = {}
@@ -83,8 +84,9 @@ class Decisions:
                         self.e[d, s, p] = model.new_int_var(0, k, f"e[{d},{s[0]}{s[1]},{p}]")
             # Factorisation: each prime's exponents over the slots add up to the bound's.
             for p in nest.kmax[d]:
-                total = sum(prime_exponents(b).get(p, 0) * (self.pick[d, b] if len(cands) > 1 else 1)
-                            for b in cands)
+                self.totals[d, p] = [(prime_exponents(b).get(p, 0), self.pick[d, b] if len(cands) > 1 else 1)
+                                     for b in cands]
+                total = sum(k * x for k, x in self.totals[d, p])
                 model.add(sum(self.e[d, s, p] for s in nest.places) == total).with_name(f"factorise[{d},{p}]")
             for p in {q for s in nest.places for q in prime_exponents(nest.fixed.get((d, s), 1))}:
                 if p not in nest.kmax[d]:

@@ -118,9 +118,14 @@ class Algebra:
     """Owns the exponent variables' arithmetic: selectors times exponents, lookups, gates, literal logic."""
 
     def __init__(self, model: cp_model.CpModel, exps: dict[tuple[str, Slot, int], object],
-                 kmax: dict[str, dict[int, int]], biggest: dict[str, int]):
+                 kmax: dict[str, dict[int, int]], biggest: dict[str, int],
+                 totals: dict[tuple[str, int], list[tuple[int, Lit]]]):
         self.model = model
         self.exps = exps                      # e[d, slot, p]: IntVar or int
+        self.totals = totals                  # sum over slots of e[d, slot, p]: sum of k * pick (k * 1 unpadded)
+        self.slots: dict[tuple[str, int], list[Slot]] = {}
+        for dim, slot, p in exps:
+            self.slots.setdefault((dim, p), []).append(slot)
         self.kmax = kmax                      # largest total exponent of p in dim d's bound
         self.biggest = biggest                # largest (padded) bound of dim d
         self.lits: dict[int, object] = {}
@@ -211,14 +216,17 @@ class Algebra:
         """The linear expression of prime p's exponent in `m`, and an upper bound of it."""
         expr = 0
         most_by_dim: dict[str, int] = {}
+        plain: dict[str, dict[Slot, int]] = {}
         for (dim, slot), sel in m.powers:
             if (dim, slot, p) not in self.exps:
                 continue
             const, terms = sel
-            expr += const * self.exps[dim, slot, p]
+            plain.setdefault(dim, {})[slot] = const
             for index, coef in terms:
                 expr += coef * self._times(dim, slot, p, index)
             most_by_dim[dim] = max(most_by_dim.get(dim, 0), sel_max(sel))
+        for dim, coefs in plain.items():
+            expr += self._plain_sum(dim, p, coefs)
         bound = sum(most * self.kmax[dim].get(p, 0) for dim, most in most_by_dim.items())
         for base, sel in m.consts:
             k = prime_exponents(base).get(p, 0)
@@ -226,6 +234,28 @@ class Algebra:
                 expr += k * (sel[0] + sum(coef * self.lits[i] for i, coef in sel[1]))
                 bound += k * sel_max(sel)
         return expr, bound
+
+    def _plain_sum(self, dim: str, p: int, coefs: dict[Slot, int]) -> object:
+        """sum over slots of coefs[s] * e[dim, s, p], written with as few exponent variables as possible.
+
+        The exponents over all slots add up to the bound's (`totals`), so the
+        sum also equals total - sum of (1 - coefs[s]) * e[s]. When a product
+        covers most slots of a dim (the MACs, a tile times its residencies)
+        that form names only the few slots left out, and propagation bounds
+        the value as soon as those are fixed rather than all the others
+        (ResNet-50 layer1's 3x3 conv on eyeriss, one worker: proved in 9.0 s
+        instead of 13.8 s).
+        """
+        slots = self.slots[dim, p]
+        direct = [(coefs.get(s, 0), s) for s in slots]
+        complement = [(1 - coefs.get(s, 0), s) for s in slots]
+        def named(form: list[tuple[int, Slot]]) -> int:
+            """Exponent variables (not constants) the form names."""
+            return sum(1 for c, s in form if c and not isinstance(self.exps[dim, s, p], int))
+        if named(complement) < named(direct):
+            total = sum(k * x for k, x in self.totals[dim, p])       # a new expression: callers add to it in place
+            return total - sum(c * self.exps[dim, s, p] for c, s in complement if c)
+        return sum(c * self.exps[dim, s, p] for c, s in direct if c)
 
     def value_cap(self, m: Mono) -> int:
         """A bound on `m`'s value in every solution: dim d contributes at most its bound to the power of
