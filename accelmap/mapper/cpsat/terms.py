@@ -297,6 +297,8 @@ class Algebra:
                 parts.append((p, expr, bound))
         if not parts:
             return 1
+        if all(isinstance(expr, int) for _, expr, _ in parts):      # every slot covered: the bound itself
+            return prod(p ** expr for p, expr, _ in parts)
         size = prod(b + 1 for _, _, b in parts)
         cap = self.value_cap(m)
         if size > MAX_TABLE or cap >= 1 << 62:
