@@ -4,7 +4,10 @@ Every count the cost model multiplies — tile words, residencies, instances,
 multicast shares, MACs — is a product of loop factors. With the factor of dim
 `d` at slot `s` written as prime exponents `e[d, s, p]`, a product is a sum
 of exponents per prime, and its value is ONE table lookup over those sums
-(never a chain of multiplications).
+(never a chain of multiplications). Each sum names as few exponent variables
+as it can: a product over most slots of a dim is the bound's exponent less
+the slots it leaves out (`Algebra._plain_sum`), and a product over all of
+them is the bound itself, no lookup.
 
 A `Mono` is `coef * prod factor(d, s) ** sel(d, s) * prod base ** sel`,
 where every selector `sel` is affine in literals and worth 0 or 1 in every
