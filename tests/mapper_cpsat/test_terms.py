@@ -1,12 +1,17 @@
-"""Exponent sums: a product over most slots of a dim is written with the slots it leaves out."""
+"""Exponent sums written with the slots a product leaves out; the plane below each lookup table."""
 from __future__ import annotations
 
+from itertools import product
+from math import prod
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ortools.sat.python import cp_model_helper
 
 from accelmap.arch import load_arch
 from accelmap.ir.workload import DIMS, make_workload
 from accelmap.mapper.cpsat import build
-from accelmap.mapper.cpsat.terms import mono
+from accelmap.mapper.cpsat.terms import mono, supporting_plane
 
 from .archs import small_arch
 
@@ -42,3 +47,30 @@ def test_with_padding_the_bound_is_the_picked_one():
 def _variables(expr) -> list:
     """The variables of a linear expression, like terms merged (CP-SAT's own flattening)."""
     return list(cp_model_helper.FlatIntExpr(expr).vars)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([2, 3, 5, 7, 11, 13]), st.integers(0, 6)), min_size=1, max_size=3,
+                unique_by=lambda pair: pair[0]))
+def test_the_supporting_plane_is_below_every_row_and_touches_the_largest(primes_and_tops):
+    primes = [p for p, _ in primes_and_tops]
+    rows = [(*xs, prod(p ** x for p, x in zip(primes, xs)))
+            for xs in product(*(range(top + 1) for _, top in primes_and_tops))]
+    slopes, b = supporting_plane(primes, rows)
+    below = [row[-1] - (sum(a * x for a, x in zip(slopes, row)) + b) for row in rows]
+    assert min(below) == 0                            # b is the least slack: the plane holds on every row
+    *top, _ = max(rows, key=lambda row: row[-1])
+    assert below[rows.index(max(rows, key=lambda row: row[-1]))] <= len(primes) * max(1, *top)  # rounding only
+    assert all(a >= 0 for a in slopes)
+
+
+def test_every_lookup_gets_its_plane():
+    workload = make_workload(k=8, c=4, p=6, q=6, r=3, s=3)
+    f = build(workload, load_arch("eyeriss"), cycles=False)
+    proto = f.model.proto
+    tables = sum(1 for c in proto.constraints if c.has_table())
+    assert tables == f.dv.alg.lookups
+    planes = [c for c in proto.constraints if c.has_linear()
+              and any(proto.variables[v].name.startswith("val") for v in c.linear.vars)
+              and len(c.linear.vars) > 1 and list(c.linear.domain)[-1] >= 1 << 62]
+    assert len(planes) >= f.dv.alg.lookups

@@ -17,6 +17,7 @@ expand into a few monomials with integer coefficients.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import product
 from math import prod
@@ -311,10 +312,26 @@ class Algebra:
                   if (v := prod(p ** x for (p, _, _), x in zip(parts, xs))) <= cap]
         value = self.model.new_int_var(1, max(v for *_, v in points), f"val{len(self._values)}")
         self.model.add_allowed_assignments([expr for _, expr, _ in parts] + [value], points)
+        self._tangent([(p, expr) for p, expr, _ in parts], points, value)
         self.lookups += 1
         self.table_entries += len(points)
         self._values[key] = value
         return value
+
+    def _tangent(self, parts: list[tuple[int, object]], points: list[tuple[int, ...]], value) -> None:
+        """value >= sum of a_p * (exponent sum of p) + b, the table's `supporting_plane`, as a linear row.
+
+        The table stays out of CP-SAT's LP; this one row lets the LP price
+        moving a factor out of a product near its largest value. Phase 1 of
+        thirteen ResNet-50 convs (conv1 and the 3x3s on simba, eyeriss and
+        edge_npu, one worker): 166 s instead of 243 s, faster on each layer;
+        a plane at the middle point (235 s), a secant through the largest entry
+        and its neighbours (201 s) or planes at five points (slower on eyeriss) gained less.
+        """
+        plane = supporting_plane([p for p, _ in parts], points)
+        if plane is not None:
+            slopes, b = plane
+            self.model.add(value >= sum(a * expr for a, (_, expr) in zip(slopes, parts)) + b)
 
     def gated(self, poly: Poly, gate: Lit, name: str) -> tuple[object, int, int]:
         """The polynomial's value when `gate` holds, else 0: an IntVar (or 0), with its bounds.
@@ -339,6 +356,22 @@ class Algebra:
             self.model.add(var == expr).only_enforce_if(gate)
             self.model.add(var == 0).only_enforce_if(~gate)
         return var, (lo if gate is True else 0), hi
+
+
+def supporting_plane(primes: list[int], points: list[tuple[int, ...]]) -> tuple[list[int], int] | None:
+    """(a, b) with value >= a . x + b on every row (x..., value) of a lookup table of prod p ** x_p.
+
+    The product is exp(sum of x_p * ln p), convex in x, so its tangent plane
+    at any point lies below it: a_p is the gradient at the largest row
+    (value * ln p, rounded down) and b the least of value - a . x over the
+    rows, so the plane holds on each row whatever the rounding. None when the
+    coefficients would come near CP-SAT's int64 limit.
+    """
+    *top, v0 = max(points, key=lambda row: row[-1])
+    slopes = [math.floor(v0 * math.log(p)) for p in primes]
+    if max(slopes) * max(1, *top) * len(primes) >= 1 << 60:
+        return None
+    return slopes, min(row[-1] - sum(a * x for a, x in zip(slopes, row)) for row in points)
 
 
 def _neg(sel: Sel) -> Sel:
