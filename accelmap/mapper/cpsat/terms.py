@@ -7,7 +7,9 @@ of exponents per prime, and its value is ONE table lookup over those sums
 (never a chain of multiplications). Each sum names as few exponent variables
 as it can: a product over most slots of a dim is the bound's exponent less
 the slots it leaves out (`Algebra._plain_sum`), and a product over all of
-them is the bound itself, no lookup.
+them is the bound itself, no lookup. Each table also gets one linear row,
+a plane below all its entries (`supporting_plane`), the only trace of it in
+CP-SAT's linear relaxation.
 
 A `Mono` is `coef * prod factor(d, s) ** sel(d, s) * prod base ** sel`,
 where every selector `sel` is affine in literals and worth 0 or 1 in every
@@ -285,9 +287,9 @@ class Algebra:
         The table lists every combination of the exponent sums with its value
         (`add_allowed_assignments`): propagation is exact per prime. At CP-SAT's
         default linearization level the table stays out of the LP (ResNet-50
-        layer1's 3x3 conv on eyeriss: 67 rows, 110 columns), so bounds come from
-        propagation and search; level 2, which adds it, left that layer
-        unproved at 90 s (14 s at level 1). (One `add_element` over a
+        layer1's 3x3 conv on eyeriss: 67 rows, 110 columns); level 2, which adds
+        it, left that layer unproved at 90 s (14 s at level 1). The LP gets one
+        supporting plane of the table instead (`_tangent`). (One `add_element` over a
         mixed-radix index of the sums propagates only intervals of that index,
         which loses the per-prime structure; it proved 2-3x slower here.)
         """
