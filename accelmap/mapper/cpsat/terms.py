@@ -19,10 +19,9 @@ expand into a few monomials with integer coefficients.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from itertools import product
-from math import prod
+from math import floor, log, prod
 
 from ortools.sat.python import cp_model
 
@@ -370,7 +369,7 @@ def supporting_plane(primes: list[int], points: list[tuple[int, ...]]) -> tuple[
     coefficients would come near CP-SAT's int64 limit.
     """
     *top, v0 = max(points, key=lambda row: row[-1])
-    slopes = [math.floor(v0 * math.log(p)) for p in primes]
+    slopes = [floor(v0 * log(p)) for p in primes]
     if max(slopes) * max(1, *top) * len(primes) >= 1 << 60:
         return None
     return slopes, min(row[-1] - sum(a * x for a, x in zip(slopes, row)) for row in points)
