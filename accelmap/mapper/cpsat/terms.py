@@ -313,13 +313,13 @@ class Algebra:
                   if (v := prod(p ** x for (p, _, _), x in zip(parts, xs))) <= cap]
         value = self.model.new_int_var(1, max(v for *_, v in points), f"val{len(self._values)}")
         self.model.add_allowed_assignments([expr for _, expr, _ in parts] + [value], points)
-        self._tangent([(p, expr) for p, expr, _ in parts], points, value)
+        self._tangent(parts, points, value)
         self.lookups += 1
         self.table_entries += len(points)
         self._values[key] = value
         return value
 
-    def _tangent(self, parts: list[tuple[int, object]], points: list[tuple[int, ...]], value) -> None:
+    def _tangent(self, parts: list[tuple[int, object, int]], points: list[tuple[int, ...]], value) -> None:
         """value >= sum of a_p * (exponent sum of p) + b, the table's `supporting_plane`, as a linear row.
 
         The table stays out of CP-SAT's LP; this one row lets the LP price
@@ -329,10 +329,10 @@ class Algebra:
         a plane at the middle point (235 s), a secant through the largest entry
         and its neighbours (201 s) or planes at five points (slower on eyeriss) gained less.
         """
-        plane = supporting_plane([p for p, _ in parts], points)
+        plane = supporting_plane([p for p, _, _ in parts], points)
         if plane is not None:
             slopes, b = plane
-            self.model.add(value >= sum(a * expr for a, (_, expr) in zip(slopes, parts)) + b)
+            self.model.add(value >= sum(a * expr for a, (_, expr, _) in zip(slopes, parts)) + b)
 
     def gated(self, poly: Poly, gate: Lit, name: str) -> tuple[object, int, int]:
         """The polynomial's value when `gate` holds, else 0: an IntVar (or 0), with its bounds.
