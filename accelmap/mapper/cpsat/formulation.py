@@ -66,10 +66,15 @@ class Outcome:
 def build(workload: Workload, arch: Arch, *, cycles: bool, allow_padding: bool = False,
           assume_capacity: bool = False) -> Formulation:
     """The whole mapspace of `workload` on `arch` as a CP-SAT model (cycles only when asked: it costs lookups)."""
+    return build_on(build_nest(workload, arch, allow_padding), cycles=cycles, assume_capacity=assume_capacity)
+
+
+def build_on(nest: Nest, *, cycles: bool, assume_capacity: bool = False, direct_sums: bool = False) -> Formulation:
+    """`build` from a built nest; `direct_sums` writes every exponent sum slot by slot
+    (`terms.Algebra._plain_sum`), the tie-break's second form."""
     start = time.perf_counter()
-    nest = build_nest(workload, arch, allow_padding)
     model = cp_model.CpModel()
-    dv = Decisions(nest, model)
+    dv = Decisions(nest, model, direct_sums)
     capacity = capacity_constraints(dv, assume_capacity)
     terms = traffic_terms(dv)
     energy, lo, hi = energy_expr(dv, terms)
@@ -125,8 +130,18 @@ def presolve_pays(f: Formulation, time_limit: float) -> bool:
     return f.dv.alg.table_entries * PRESOLVE_SECONDS_PER_ROW <= time_limit / 3
 
 
-def new_solver(workers: int, time_limit: float, log: bool = False) -> cp_model.CpSolver:
-    """A CP-SAT solver set up for proofs: exact gap, `workers` threads, the parameters measured best here."""
+def new_solver(workers: int, time_limit: float, log: bool = False, *,
+               inclusion_presolve: bool = True) -> cp_model.CpSolver:
+    """A CP-SAT solver set up for proofs: exact gap, `workers` threads, the parameters measured best here.
+
+    `inclusion_presolve` False: without that presolve rule (the tie-break's
+    second form). There CP-SAT 9.15's inclusion presolve lost every solution
+    (google/or-tools#5293): simple_ws VGG-16's features.2, step 2 reported
+    INFEASIBLE a model that step 1's solution satisfies; without that rule
+    the four steps finish in 4.8 s. Elsewhere it stays: no wrong answer was
+    seen (phase 1 of 14 layers: the same energies with and without it) and
+    without it simba's heavy ResNet-50 layers take twice as long.
+    """
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.05, time_limit)
     solver.parameters.num_workers = workers
@@ -141,6 +156,8 @@ def new_solver(workers: int, time_limit: float, log: bool = False) -> cp_model.C
     # constraints, ~50k lookup-table rows) the later passes took 8-15 s and the search got no time;
     # on the presets the proofs are as fast or faster (simba 3x3: 16.6 s -> 12.0 s).
     solver.parameters.max_presolve_iterations = 1
+    if not inclusion_presolve:
+        solver.parameters.presolve_inclusion_work_limit = 0
     solver.parameters.relative_gap_limit = 0.0
     solver.parameters.absolute_gap_limit = 0.0
     solver.parameters.log_search_progress = log
