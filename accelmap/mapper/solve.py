@@ -28,7 +28,7 @@ from accelmap.mapper.mapping import Mapping
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import OBJECTIVES, Cost, evaluate, lower_bounds, score
 from accelmap.mapper.search_random import random_search, walk_search
-from accelmap.mapper.tiebreak import PATIENCE, canonical
+from accelmap.mapper.tiebreak import canonical
 from accelmap.mapper.slots import padded_bounds
 from accelmap.mapper.validity import check_mapping
 
@@ -309,7 +309,7 @@ def _canonical(f: Formulation, objective: str, outcome: Outcome, remaining,
     is the objective): (outcome with it, whether it is canonical, a note)."""
     cost = evaluate(f.nest.workload, f.nest.arch, outcome.mapping)
     found = canonical(f, outcome.mapping, energy=cost.energy, cycles=None if objective == "energy" else cost.cycles,
-                      time_limit=remaining(), workers=workers, patience=max(PATIENCE, outcome.seconds))
+                      time_limit=remaining(), workers=workers)
     if found.mapping is None:
         return outcome, False, ("tie-break among equal-cost optima not finished in time: another run may "
                                 "return a different mapping of the same cost")

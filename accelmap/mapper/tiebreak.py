@@ -10,14 +10,6 @@ loop-order literals). Each step minimises one chunk of them as a mixed-radix num
 (injective, so the minimiser is unique) and fixes it. When every step is
 proved, the result depends only on the workload, the arch and the optimal
 value: not on the workers, the hint or the run.
-
-The steps run first on the phase-1 formulation, whose exponent sums name
-as few variables as they can. On some designs its optimal face is hard to
-search (simple_ws VGG-16's 3x3 convs: step 1 unproved at 120 s); the same
-nest built with every sum written slot by slot finishes there (features.2:
-four steps, 4.8 s) but is slower on the presets (simba ResNet-50 conv1: 49 s
-instead of 6.6 s). So the first form gets `patience` seconds, the second
-the rest; both order the decisions alike, so both reach the same mapping.
 """
 from __future__ import annotations
 
@@ -26,15 +18,12 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from accelmap.mapper.cpsat import Formulation, add_hint, build_on, decode, new_solver
+from accelmap.mapper.cpsat import Formulation, add_hint, decode, new_solver
 from accelmap.mapper.mapping import Mapping
 
 RADIX_LIMIT = 1 << 50
 """Largest product of domain sizes minimised in one step: CP-SAT checks its gap in doubles, so the
 key must stay below 2**53 for "OPTIMAL" to mean the exact minimum."""
-PATIENCE = 5.0
-"""Least seconds the first form gets (the caller gives it as long as phase 1's solves took, if longer):
-its steps took 5-18 s on the presets' heavy ResNet-50 layers, under their phase-1 times."""
 
 
 @dataclass(frozen=True)
@@ -81,30 +70,15 @@ def chunks(domains: list[tuple[int, int, int]]) -> list[list[tuple[int, int, int
 
 
 def canonical(f: Formulation, found: Mapping, *, energy: int, cycles: int | None, time_limit: float,
-              workers: int, patience: float) -> Canonical:
+              workers: int) -> Canonical:
     """The lexicographically least decisions among mappings with this energy (and these cycles).
 
     `found` is one such mapping (the solver's answer): the first step's hint.
 
     `cycles` pins the cycle count too (latency and EDP results); it needs a
-    formulation built with cycles. The steps run on `f` for `patience`
-    seconds at most, then on its direct-sum twin. Returns `mapping` None
-    when the steps were not proved within `time_limit` seconds in all.
+    formulation built with cycles. Returns `mapping` None when a step was
+    not proved within `time_limit` seconds in all.
     """
-    start = time.perf_counter()
-    first = _lexmin(f, found, energy, cycles, min(patience, time_limit), workers, inclusion_presolve=True)
-    left = time_limit - (time.perf_counter() - start)
-    if first.mapping is not None or left <= 0.05:
-        return Canonical(first.mapping, first.steps, time.perf_counter() - start)
-    twin = build_on(f.nest, cycles=f.cycles is not None, direct_sums=True)
-    second = _lexmin(twin, found, energy, cycles, left - twin.build_seconds, workers, inclusion_presolve=False)
-    return Canonical(second.mapping, first.steps + second.steps, time.perf_counter() - start)
-
-
-def _lexmin(f: Formulation, found: Mapping, energy: int, cycles: int | None, time_limit: float, workers: int,
-            inclusion_presolve: bool) -> Canonical:
-    """`canonical`'s steps on one formulation (`new_solver` says why the second form goes without
-    `inclusion_presolve`)."""
     start = time.perf_counter()
     model = f.model.clone()
     model.add(f.energy == energy)
@@ -116,7 +90,7 @@ def _lexmin(f: Formulation, found: Mapping, energy: int, cycles: int | None, tim
         bounds = list(proto.variables[index].domain)
         if bounds[0] != bounds[-1]:
             domains.append((index, bounds[0], bounds[-1]))
-    solver = new_solver(workers, time_limit, inclusion_presolve=inclusion_presolve)
+    solver = new_solver(workers, time_limit, tie_break=True)
     steps = 0
     values: dict[int, int] | None = None
     for chunk in chunks(domains) or [[]]:

@@ -6,8 +6,8 @@
 - `cost`: traffic terms, then energy, cycles and capacity;
 - `formulation`: build, solve, decode, hint.
 """
-from accelmap.mapper.cpsat.formulation import (Formulation, Outcome, add_hint, build, build_on, decode, new_solver,
+from accelmap.mapper.cpsat.formulation import (Formulation, Outcome, add_hint, build, decode, new_solver,
                                                order_features, pin, solve_once)
 
-__all__ = ["Formulation", "Outcome", "add_hint", "build", "build_on", "decode", "new_solver", "order_features", "pin",
+__all__ = ["Formulation", "Outcome", "add_hint", "build", "decode", "new_solver", "order_features", "pin",
            "solve_once"]

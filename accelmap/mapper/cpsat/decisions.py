@@ -44,7 +44,7 @@ WINDOW = {"P": ("H", "stride"), "R": ("H", "dilation"), "Q": ("W", "stride"), "S
 class Decisions:
     """The variables and derived literals of one (workload, arch) problem."""
 
-    def __init__(self, nest: Nest, model: cp_model.CpModel, direct_sums: bool = False):
+    def __init__(self, nest: Nest, model: cp_model.CpModel):
         self.nest = nest
         self.model = model
         self.arch: Arch = nest.arch
@@ -54,8 +54,7 @@ class Decisions:
         self.e: dict[tuple[str, Slot, int], object] = {}
         self.totals: dict[tuple[str, int], list[tuple[int, Lit]]] = {}
         self._factor_variables()
-        self.alg = Algebra(model, self.e, nest.kmax, {d: max(b) for d, b in nest.targets.items()}, self.totals,
-                           direct_sums)
+        self.alg = Algebra(model, self.e, nest.kmax, {d: max(b) for d, b in nest.targets.items()}, self.totals)
         self.nz: dict[tuple[int, str], Lit] = {}
         self.before: dict[tuple[int, str, str], Lit] = {}
         self.keep: dict[tuple[int, str], Lit] = {}

@@ -66,15 +66,10 @@ class Outcome:
 def build(workload: Workload, arch: Arch, *, cycles: bool, allow_padding: bool = False,
           assume_capacity: bool = False) -> Formulation:
     """The whole mapspace of `workload` on `arch` as a CP-SAT model (cycles only when asked: it costs lookups)."""
-    return build_on(build_nest(workload, arch, allow_padding), cycles=cycles, assume_capacity=assume_capacity)
-
-
-def build_on(nest: Nest, *, cycles: bool, assume_capacity: bool = False, direct_sums: bool = False) -> Formulation:
-    """`build` from a built nest; `direct_sums` writes every exponent sum slot by slot
-    (`terms.Algebra._plain_sum`), the tie-break's second form."""
     start = time.perf_counter()
+    nest = build_nest(workload, arch, allow_padding)
     model = cp_model.CpModel()
-    dv = Decisions(nest, model, direct_sums)
+    dv = Decisions(nest, model)
     capacity = capacity_constraints(dv, assume_capacity)
     terms = traffic_terms(dv)
     energy, lo, hi = energy_expr(dv, terms)
@@ -130,17 +125,17 @@ def presolve_pays(f: Formulation, time_limit: float) -> bool:
     return f.dv.alg.table_entries * PRESOLVE_SECONDS_PER_ROW <= time_limit / 3
 
 
-def new_solver(workers: int, time_limit: float, log: bool = False, *,
-               inclusion_presolve: bool = True) -> cp_model.CpSolver:
+def new_solver(workers: int, time_limit: float, log: bool = False, *, tie_break: bool = False) -> cp_model.CpSolver:
     """A CP-SAT solver set up for proofs: exact gap, `workers` threads, the parameters measured best here.
 
-    `inclusion_presolve` False: without that presolve rule (the tie-break's
-    second form). There CP-SAT 9.15's inclusion presolve lost every solution
-    (google/or-tools#5293): simple_ws VGG-16's features.2, step 2 reported
-    INFEASIBLE a model that step 1's solution satisfies; without that rule
-    the four steps finish in 4.8 s. Elsewhere it stays: no wrong answer was
-    seen (phase 1 of 14 layers: the same energies with and without it) and
-    without it simba's heavy ResNet-50 layers take twice as long.
+    `tie_break`: for the tie-break's steps (a key minimised on the optimal
+    face), core-based search, which raises the key's lower bound until a
+    solution meets it. One worker, steps of a layer in all, default search
+    against core: simple_ws VGG-16 features.2 unproved at 120 s against 3.4 s
+    (features.10 39.6 s against 3.2 s), simple_os features.2 10.3 / 2.4 s,
+    simba ResNet-50 conv1 5.2 / 4.4 s, layer1's 3x3 12.2 / 4.9 s, eyeriss
+    layer1's 3x3 7.9 / 5.4 s, edge_npu layer1's 3x3 23.7 / 17.9 s; slower on
+    simple_os features.7 (5.4 / 11.2 s) and simba layer3's 3x3 (6.5 / 8.2 s).
     """
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.05, time_limit)
@@ -156,8 +151,7 @@ def new_solver(workers: int, time_limit: float, log: bool = False, *,
     # constraints, ~50k lookup-table rows) the later passes took 8-15 s and the search got no time;
     # on the presets the proofs are as fast or faster (simba 3x3: 16.6 s -> 12.0 s).
     solver.parameters.max_presolve_iterations = 1
-    if not inclusion_presolve:
-        solver.parameters.presolve_inclusion_work_limit = 0
+    solver.parameters.optimize_with_core = tie_break
     solver.parameters.relative_gap_limit = 0.0
     solver.parameters.absolute_gap_limit = 0.0
     solver.parameters.log_search_progress = log

@@ -124,9 +124,8 @@ class Algebra:
 
     def __init__(self, model: cp_model.CpModel, exps: dict[tuple[str, Slot, int], object],
                  kmax: dict[str, dict[int, int]], biggest: dict[str, int],
-                 totals: dict[tuple[str, int], list[tuple[int, Lit]]], direct_sums: bool = False):
+                 totals: dict[tuple[str, int], list[tuple[int, Lit]]]):
         self.model = model
-        self.direct_sums = direct_sums        # every exponent sum slot by slot (`_plain_sum`)
         self.exps = exps                      # e[d, slot, p]: IntVar or int
         self.totals = totals                  # sum over slots of e[d, slot, p]: sum of k * pick (k * 1 unpadded)
         self.slots: dict[tuple[str, int], list[Slot]] = {}
@@ -250,8 +249,7 @@ class Algebra:
         that form names only the few slots left out, and propagation bounds
         the value as soon as those are fixed rather than all the others
         (ResNet-50 layer1's 3x3 conv on eyeriss, one worker: proved in 9.0 s
-        instead of 13.8 s). With `direct_sums` it is always written slot by
-        slot: the tie-break's second form (`tiebreak.canonical`).
+        instead of 13.8 s).
         """
         slots = self.slots[dim, p]
         direct = [(coefs.get(s, 0), s) for s in slots]
@@ -259,7 +257,7 @@ class Algebra:
         def named(form: list[tuple[int, Slot]]) -> int:
             """Exponent variables (not constants) the form names."""
             return sum(1 for c, s in form if c and not isinstance(self.exps[dim, s, p], int))
-        if not self.direct_sums and named(complement) < named(direct):
+        if named(complement) < named(direct):
             total = sum(k * x for k, x in self.totals[dim, p])       # a new expression: callers add to it in place
             return total - sum(c * self.exps[dim, s, p] for c, s in complement if c)
         return sum(c * self.exps[dim, s, p] for c, s in direct if c)
