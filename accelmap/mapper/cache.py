@@ -1,7 +1,8 @@
 """The on-disk result cache: one JSON file per solve, keyed by a canonical hash.
 
 The key is a sha256 over a canonical serialisation of everything that decides
-a solve's answer (workload, full arch content, settings, accelmap version):
+a solve's answer (workload, full arch content, settings, accelmap version, the
+tie-break's key order):
 dataclasses become objects with their field names, dicts and sets are sorted,
 so the key is the same in every process and on every machine (`repr` is not:
 frozensets iterate in an order that depends on the per-process string hash).
@@ -24,6 +25,7 @@ from accelmap.arch.spec import Arch
 from accelmap.ir.workload import Workload
 from accelmap.mapper.mapping import mapping_from_dict, mapping_to_dict
 from accelmap.mapper.solve import MapResult, rescore
+from accelmap.mapper.tiebreak import KEY_ORDER
 
 
 def default_cache_dir() -> Path:
@@ -55,7 +57,8 @@ def canonical(value: Any) -> Any:
 
 
 def cache_key(workload: Workload, arch: Arch, settings: Any) -> str:
-    """sha256 over the canonical form of the workload, the arch, the settings and the accelmap version.
+    """sha256 over the canonical form of the workload, the arch, the settings, the accelmap version and
+    the tie-break's key order (`tiebreak.KEY_ORDER`: another order picks other canonical mappings).
 
     The time limit is left out: a proved optimum holds whatever time it took,
     and a run with more time should find what a shorter one proved. So are the
@@ -64,7 +67,7 @@ def cache_key(workload: Workload, arch: Arch, settings: Any) -> str:
     """
     decisive = dataclasses.replace(settings, time_limit=0.0)
     anonymous = dataclasses.replace(arch, name="", description="")
-    text = json.dumps(canonical([workload, anonymous, decisive, __version__]), separators=(",", ":"))
+    text = json.dumps(canonical([workload, anonymous, decisive, __version__, KEY_ORDER]), separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -6,12 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from ortools.sat.python import cp_model
+
 from accelmap.interop.timeloop import import_timeloop_design
 from accelmap.ir.workload import make_workload
+from accelmap.mapper.cpsat import build, new_solver, pin
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import evaluate, score
 from accelmap.mapper.solve import map_workload
-from accelmap.mapper.tiebreak import RADIX_LIMIT, chunks
+from accelmap.mapper.tiebreak import RADIX_LIMIT, chunks, decision_indices
 from .archs import small_arch
 from .cases import workloads
 
@@ -41,6 +44,43 @@ def test_different_hints_and_workers_give_the_same_mapping(arch_name, objective)
         assert runs[0].objective == score(evaluate(workload, arch, runs[0].mapping), objective)
         ties += optimal_mappings(workload, arch, objective) > 1
     assert ties >= 3        # most cases have several optimal mappings: the tie-break had a choice to make
+
+
+def least_key(workload, arch, mapping) -> tuple[int, ...]:
+    """The least values of the tie-break's decision variables, in the key's order, that describe `mapping`
+    (variables the mapping leaves free take their least value, first to last)."""
+    f = build(workload, arch, cycles=False)
+    model = f.model.clone()
+    pin(f, model, mapping)
+    values = []
+    for index in decision_indices(f):
+        var = model.get_int_var_from_proto_index(index)
+        model.minimize(var)
+        solver = new_solver(1, 10.0)
+        assert solver.solve(model) == cp_model.OPTIMAL
+        values.append(int(solver.value(var)))
+        model.add(var == values[-1])
+    return tuple(values)
+
+
+@pytest.mark.parametrize("arch_name", ARCHS)
+def test_the_canonical_mapping_is_the_least_optimum_in_the_key_order(arch_name):
+    # Against exhaustive enumeration: of every optimal mapping of the mapspace, the tie-break returns the one
+    # whose decisions are lexicographically least in `decision_indices`' order.
+    arch = small_arch(arch_name)
+    checked = 0
+    for workload in CASES:
+        scored = [(score(evaluate(workload, arch, m), "energy"), m) for m in Mapspace(workload, arch).enumerate()]
+        best = min(value for value, _ in scored)
+        optima = [m for value, m in scored if value == best]
+        if not 1 < len(optima) <= 60:
+            continue
+        result = map_workload(workload, arch, "energy", time_limit=60.0, workers=1)
+        assert result.status == "OPTIMAL" and result.canonical and result.objective == best
+        keys = {m: least_key(workload, arch, m) for m in optima}
+        assert keys[result.mapping] == min(keys.values()), workload.describe()
+        checked += len(set(keys.values())) > 1   # (orders the cost cannot tell apart share their decisions)
+    assert checked >= 2
 
 
 def test_without_the_tie_break_the_result_says_it_is_not_canonical():
