@@ -3,23 +3,27 @@
 CP-SAT's parallel workers may return any of several mappings with the
 proved optimal cost. `canonical` makes the choice unique: on the optimal
 face (the objective pinned to its proved value) it minimises the decision
-variables lexicographically (`decision_indices`): padded-bound picks first
-(so an unpadded mapping wins a tie with a padded one), then level by level
-from DRAM inward, each level's factor exponents, keep literals and
-loop-order literals, then the exponents of the fanout below it. Each step
+variables lexicographically in a fixed order (`decision_indices`):
+padded-bound picks first (so an unpadded mapping wins a tie with a padded
+one), then the factor exponents, keep and loop-order literals. Each step
 minimises one chunk of them as a mixed-radix number (injective, so the
 minimiser is unique) and fixes it. When every step is proved, the result
 depends only on the workload, the arch and the optimal value: not on the
 workers, the hint or the run.
 
-The order is a choice (any fixed order makes the result unique) and it
-decides how hard the steps are. Level by level, one CP-SAT worker, the
-tie-break's steps against the formulation's creation order (exponents dim
-by dim, then the literals): 103 s against 147 s over 20 layers of the
-presets and imported designs, e.g. simba MobileNetV2 features.1 2.1 s
-against 18.1 s, simple_os VGG-16 features.7 5.2 against 10.8 s, simba
-ResNet-50 conv1 1.5 against 4.2 s; the worst, edge_npu ResNet-50 layer1's
-3x3, 18.8 against 17.0 s.
+Any fixed order makes the result unique; the order decides how hard the
+steps are, and no order measured was the fastest on every layer. The
+formulation's creation order (exponents dim by dim, then the literals) is
+the default. Grouped layers (G > 1: depthwise convs) take the slots one by
+one from DRAM inward instead (each slot's exponents, then that level's keep
+and loop-order literals): their steps, one CP-SAT worker, 2.1 s against
+18.1 s (simba MobileNetV2 features.1), 1.9 against 9.1 s (simba
+features.2), 12.4 against 17.7 s (edge_npu features.1), 5.5 against 5.0 s
+(eyeriss features.2). Slot by slot for every layer was faster on 14 of 20
+layers (103 s against 147 s in all) but never finished on simple_ws VGG-16
+features.7 (2.8 s dim by dim); keep and loop order before each slot's
+exponents never finished on simple_ws features.2 and edge_npu ResNet-50
+layer1's 3x3.
 """
 from __future__ import annotations
 
@@ -45,24 +49,34 @@ class Canonical:
     seconds: float
 
 
-KEY_ORDER = "picks, then per slot from DRAM inward: exponents, keep, loop order"
+KEY_ORDER = "picks; grouped layers slot by slot (exponents, keep, loop order), others exponents dim by dim, literals"
 """The tie-break key's order in words; part of the result cache's key, as another order picks other mappings."""
 
 
 def decision_indices(f: Formulation) -> list[int]:
     """Proto indices of every variable the decoded mapping depends on, in the key's order: first the
     padded-bound picks (each dim's largest candidate first, so unpadded, then less padded, wins), then
-    slot by slot in nest order the factor exponents (in creation order), and after a temporal slot's
+    the rest, for a grouped layer (G > 1) slot by slot (`_slot_major`), for any other in creation order."""
+    dv = f.dv
+    picks = [dv.pick[d, b] for d, cands in f.nest.targets.items() for b in reversed(cands[1:])]
+    if f.nest.workload.bound("G") > 1:
+        return [*_indices(picks), *_slot_major(f)]
+    literals = [*dv.e.values(), *dv.keep.values(), *dv.before.values(), *dv.group.values(),
+                *dv.inside.values(), *dv.jd.values()]
+    return [*_indices(picks), *sorted(set(_indices(literals)))]
+
+
+def _slot_major(f: Formulation) -> list[int]:
+    """Slot by slot in nest order the factor exponents (in creation order), and after a temporal slot's
     exponents that level's keep literals, then its loop-order literals."""
-    dv, nest = f.dv, f.nest
-    picks = [dv.pick[d, b] for d, cands in nest.targets.items() for b in reversed(cands[1:])]
-    position = {slot: k for k, slot in enumerate(nest.places)}
+    dv = f.dv
+    position = {slot: k for k, slot in enumerate(f.nest.places)}
     ranked = [((position[slot], 0), lit) for (_, slot, _), lit in dv.e.items()]
     ranked += [((position["T", i], 1), lit) for (i, _), lit in dv.keep.items()]
     for table in (dv.before, dv.group, dv.inside, dv.jd):
         ranked += [((position["T", key[0]], 2), lit) for key, lit in table.items()]
     ranked.sort(key=lambda entry: entry[0])        # stable: creation order within a rank
-    return [*_indices(picks), *dict.fromkeys(_indices([lit for _, lit in ranked]))]
+    return list(dict.fromkeys(_indices([lit for _, lit in ranked])))
 
 
 def _indices(literals: list) -> list[int]:
