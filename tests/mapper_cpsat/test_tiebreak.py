@@ -5,7 +5,6 @@ import random
 from pathlib import Path
 
 import pytest
-
 from ortools.sat.python import cp_model
 
 from accelmap.interop.timeloop import import_timeloop_design
