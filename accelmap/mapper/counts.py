@@ -41,8 +41,6 @@ class Counts:
         return Counts(*(int(doc[f]) for f in Counts.FIELDS))
 
 
-ZERO = Counts(0, 0, 0, 0, 0, 0)
-
 
 def differences(got: Counts, want: Counts, fields_: tuple[str, ...] = Counts.FIELDS) -> list[tuple[str, int, int]]:
     """(count, got, want) for every count in `fields_` where the two records differ."""

@@ -62,11 +62,6 @@ class Slots:
             return 1
         return None
 
-    def allows(self, dim: str, slot: Slot, factor: int) -> bool:
-        """Whether `factor` is within `dim`'s bounds at `slot` (always, without bounds)."""
-        least, most = self.limits.get(slot, {}).get(dim, (1, None))
-        return least <= factor and (most is None or factor <= most)
-
     def position(self, slot: Slot) -> int:
         """Index of `slot` in nest order."""
         return self.places.index(slot)

@@ -10,7 +10,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from accelmap.arch.load import load_arch
-from accelmap.backend import LayerStatus, Schedule, build_schedule, emit, validate
+from accelmap.backend import LayerStatus, build_schedule, emit, validate
 from accelmap.cli import main
 from accelmap.errors import ScheduleError
 from accelmap.frontend import load_model

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from accelmap.backend import LayerStatus, emit, execute, load_schedule, validate
+from accelmap.backend import LayerStatus, emit, load_schedule, validate
 from accelmap.backend.outdir.schedule import Schedule
 from accelmap.errors import OutputError, ScheduleError
 

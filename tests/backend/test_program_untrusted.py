@@ -108,7 +108,6 @@ def test_runner_rejects_tiles_fetched_too_rarely(cnn_outdir: Path, tmp_path: Pat
             continue
         changed[0]["depth"] = None
         program = check_program(doc, plan, schedule.arch)
-        node = schedule.graph.node(plan.name)
         dram = {t: np.ones(program.shapes[t], np.float32) for t in "WIO"}
         with pytest.raises(ScheduleError, match=rf"layer '{plan.name}': loop program: \w.fill: the compute reads "
                                                 r"\w outside the resident tile .* not resident"):

@@ -10,7 +10,6 @@ the executor reads the file and never imports this module.
 from __future__ import annotations
 
 import json
-from math import prod
 from pathlib import Path
 from typing import Any
 
@@ -157,8 +156,3 @@ def write_program(path: Path, program: dict[str, Any]) -> int:
     path.write_text(text)
     return len(text)
 
-
-def program_steps(program: dict[str, Any]) -> int:
-    """Steps of the program's nest: the product of its stepped loops' factors."""
-    factors = {lp["name"]: lp["factor"] for lp in program["loops"]}
-    return prod(factors[name] for name in program["steps"])

@@ -125,10 +125,6 @@ class LoopProgram:
         """The transfer that starts a residency of `tensor`'s tile."""
         return self.transfers["O.fill" if tensor == "O" else f"{tensor}.fill"]
 
-    def box_extent(self, tensor: str) -> tuple[int, ...]:
-        """Per canonical dim of `tensor`, the extent one compute instance's box touches in one step."""
-        return tuple(1 + sum(c * (self.box[d] - 1) for d, c in terms) for _, terms in self.index[tensor])
-
 
 @lru_cache(maxsize=1)
 def program_schema() -> dict[str, Any]:

@@ -40,7 +40,6 @@ class Formulation:
     energy_bounds: tuple[int, int]
     cycles: object | None
     capacity: dict[tuple[int, str], object]
-    build_seconds: float
 
     @property
     def size(self) -> tuple[int, int]:
@@ -66,7 +65,6 @@ class Outcome:
 def build(workload: Workload, arch: Arch, *, cycles: bool, allow_padding: bool = False,
           assume_capacity: bool = False) -> Formulation:
     """The whole mapspace of `workload` on `arch` as a CP-SAT model (cycles only when asked: it costs lookups)."""
-    start = time.perf_counter()
     nest = build_nest(workload, arch, allow_padding)
     model = cp_model.CpModel()
     dv = Decisions(nest, model)
@@ -74,7 +72,7 @@ def build(workload: Workload, arch: Arch, *, cycles: bool, allow_padding: bool =
     terms = traffic_terms(dv)
     energy, lo, hi = energy_expr(dv, terms)
     cyc = cycles_expr(dv, terms) if cycles else None
-    return Formulation(nest, model, dv, energy, (lo, hi), cyc, capacity, time.perf_counter() - start)
+    return Formulation(nest, model, dv, energy, (lo, hi), cyc, capacity)
 
 
 def solve_once(f: Formulation, objective: str, *, time_limit: float, workers: int,

@@ -114,11 +114,6 @@ def poly_mul(*polys: Poly) -> Poly:
     return tuple(Mono(c, *k) for k, c in merged.items() if c)
 
 
-def poly_scale(poly: Poly, factor: Mono) -> Poly:
-    """Every monomial times one monomial."""
-    return poly_mul(poly, (factor,))
-
-
 class Algebra:
     """Owns the exponent variables' arithmetic: selectors times exponents, lookups, gates, literal logic."""
 
