@@ -18,7 +18,7 @@ from accelmap.arch import load_arch
 from accelmap.arch.spec import TIMELOOP_ACCOUNTING
 from accelmap.ir.workload import make_workload
 from accelmap.mapper.cpsat import cost as cpsat_cost
-from accelmap.mapper.cpsat import build, pin
+from accelmap.mapper.cpsat import add_hint, build, decode, pin
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import evaluate
 from accelmap.mapper.solve import map_workload
@@ -147,3 +147,37 @@ def test_a_hint_where_one_literal_stands_for_two_decisions_is_accepted():
     result = map_workload(workload, arch, "energy", time_limit=5.0, workers=1, count=True, tie_break=False)
     assert result.status == "OPTIMAL" and result.objective == result.bound
     assert "random" not in result.note
+
+
+@pytest.mark.parametrize("arch_name", ["eyeriss", "simba"])
+def test_a_hint_is_complete_and_is_the_mapping(arch_name):
+    # CP-SAT's hint search follows a complete hint; from the decisions alone it gave up. `add_hint` hints every
+    # variable, and fixing each to its hint is a solution: the mapping (up to loop orders of the same cost).
+    arch = load_arch(arch_name)
+    rng = random.Random(7)
+    for workload in WORKLOADS:
+        mapping = Mapspace(workload, arch).sample(rng)
+        f = build(workload, arch, cycles=False)
+        model = f.model.clone()
+        energy = add_hint(f, model, mapping)
+        assert energy == evaluate(workload, arch, mapping).energy
+        hints = model.proto.solution_hint
+        assert sorted(hints.vars) == list(range(len(model.proto.variables)))
+        for var, value in zip(list(hints.vars), list(hints.values)):
+            model.add(model.get_int_var_from_proto_index(var) == value)
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        assert solver.solve(model) == cp_model.OPTIMAL, mapping.describe()
+        found = decode(f, solver)      # the innermost level's loop order is never seen, so it decodes to a fixed one
+        assert (found.keep, found.spatial) == (mapping.keep, mapping.spatial), mapping.describe()
+        assert [set(level) for level in found.temporal] == [set(level) for level in mapping.temporal]
+        assert evaluate(workload, arch, found) == evaluate(workload, arch, mapping), mapping.describe()
+
+
+def test_a_hint_that_is_no_mapping_of_the_layer_hints_its_decisions_only():
+    arch = load_arch("eyeriss")
+    small, large = make_workload(k=8, c=4, p=6, q=6, r=3, s=3), make_workload(k=16, c=4, p=6, q=6, r=3, s=3)
+    f = build(small, arch, cycles=False)
+    model = f.model.clone()
+    assert add_hint(f, model, Mapspace(large, arch).sample(random.Random(1))) is None
+    assert 0 < len(model.proto.solution_hint.vars) < len(model.proto.variables)
