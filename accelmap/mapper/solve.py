@@ -22,7 +22,7 @@ from accelmap.arch.spec import Arch
 from accelmap.errors import InfeasibleLayer
 from accelmap.ir.workload import Workload
 from accelmap.mapper import cpsat
-from accelmap.mapper.cpsat import Formulation, Outcome, build
+from accelmap.mapper.cpsat import Formulation, Outcome, build, presolve_seconds
 from accelmap.mapper.cpsat.terms import bounds_of
 from accelmap.mapper.mapping import Mapping
 from accelmap.mapper.mapspace import Mapspace
@@ -38,7 +38,16 @@ HINT_BELOW_SECONDS = 20.0
 """Time limits below which the solver starts from the best of `HINT_SAMPLES` walks (`walk_search`): with
 little time CP-SAT may find no mapping of a large layer on its own (ResNet-18 on edge_npu at 5 s: 2 of 12
 layers; the imported ISPASS Eyeriss without constraints, VGG-16 features.5 at 10 s), while with more the
-proof dominates and the start does not shorten it (ResNet-50 on Eyeriss at 60 s)."""
+proof dominates and the start does not shorten it (simba ResNet-50's conv1 and 3x3 convs, 30 s, one worker:
+174.3 s without, 174.2 s from 300 walks)."""
+START_PRESOLVE_SHARE = 0.15
+"""Share of the time limit above which CP-SAT's expected presolve (`presolve_seconds`) makes the solver
+start from the walks at any limit. On such models (the imported Timeloop designs without their
+constraints: 35-70k lookup-table rows, against at most 22k on the presets and the constrained imports)
+its first solution comes late: simple_ws without constraints, ResNet-18 layer3.0's first conv, 30 s, one
+worker: presolve 7.7 s, first solution at 15.1 s. From the best of 300 walks (0.1 s) the 30 s answer was
+better on 4 of 5 unproved layers (geometric mean 0.89x; 0.64x on that layer, where without the start
+uniform random sampling for the same 30 s did better than CP-SAT)."""
 WALK_SHARE = 0.2
 """Share of the time limit the walks may take (they stop earlier at `HINT_SAMPLES` valid mappings)."""
 PADDED_COUNT_LIMIT = (512, 10**7)
@@ -85,8 +94,8 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
     With `count`, the mapspace is counted exactly and `HINT_SAMPLES` uniform
     random mappings scored first: `mapspace_size` and `baseline` are filled
     and the best hints the solver. Without it, random walks (`walk_search`)
-    give the start for short time limits (`HINT_BELOW_SECONDS`) and the
-    answer when the solver returns no mapping in time.
+    give the start for short time limits and big models (`_start_pays`) and
+    the answer when the solver returns no mapping in time.
     With `allow_padding`, the unpadded optimum is found first; the padded
     mapspace is then searched, in the time left, for a mapping at least as
     good; a padded mapping replaces the unpadded one only when strictly
@@ -96,12 +105,15 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
         raise ValueError(f"unknown objective {objective!r}; objectives are {', '.join(OBJECTIVES)}")
     start = time.perf_counter()
     # 1. Baseline, when asked: uniform random mappings (an empty unpadded mapspace is explained at once).
-    # Else, when time is short, the best of quick walks. With padding the unpadded solve below makes its own hint.
+    # Else, when time is short or the model big (`_start_pays`), the best of quick walks. With padding the
+    # unpadded solve below makes its own hint.
     baseline = _baseline(workload, arch, objective) if count else None
     if count and baseline is None and not allow_padding:
         raise _explain_infeasible(workload, arch, allow_padding)
+    # The formulation of the whole mapspace (padding left out, and said so, when its tables are too big).
+    f, covered, note = _formulate(workload, arch, objective, allow_padding)
     walked = (_walks(workload, arch, objective, WALK_SHARE * time_limit)
-              if not count and time_limit < HINT_BELOW_SECONDS and not allow_padding else None)
+              if not count and not allow_padding and _start_pays(f, time_limit) else None)
     size, size_note = (_mapspace_size(workload, arch, allow_padding, baseline[2] if baseline else 0) if count
                        else (None, "not counted (count=False)"))
     warm = hint
@@ -113,10 +125,8 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
     plain = _unpadded_first(workload, arch, objective, time_limit, workers, hint, log) if allow_padding else None
     if plain is not None:
         hint, cap = plain.mapping, plain.objective
-    # 2. The formulation of the whole mapspace (padding left out, and said so, when its tables are too big).
-    f, covered, note = _formulate(workload, arch, objective, allow_padding)
     remaining = lambda: time_limit - (time.perf_counter() - start)  # noqa: E731
-    # 3. Solve.
+    # 2. Solve.
     energy_proved = False                     # latency only: the least energy among its optima was proved
     if f is None:
         outcome, bound = Outcome("UNKNOWN", None, None, None, 0.0), None
@@ -145,7 +155,7 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
         else:
             outcome, is_canonical, tie = _canonical(f, objective, outcome, remaining, workers)
             note = _join(note, tie)
-    # 4. Decode, re-score, check.
+    # 3. Decode, re-score, check.
     if outcome.mapping is None and outcome.status == "INFEASIBLE" and start_at is None:
         raise _explain_infeasible(workload, arch, allow_padding)
     if outcome.mapping is None and start_at is None:
@@ -248,6 +258,12 @@ def _baseline(workload: Workload, arch: Arch, objective: str) -> tuple[Mapping, 
     except InfeasibleLayer:
         return None
     return found.mapping, found.score, found.mapspace_size
+
+
+def _start_pays(f: Formulation | None, time_limit: float) -> bool:
+    """Whether the solver should start from the best of `HINT_SAMPLES` walks: when time is short
+    (`HINT_BELOW_SECONDS`) or presolve alone is expected to take `START_PRESOLVE_SHARE` of it."""
+    return time_limit < HINT_BELOW_SECONDS or f is None or presolve_seconds(f) > START_PRESOLVE_SHARE * time_limit
 
 
 def _walks(workload: Workload, arch: Arch, objective: str, seconds: float) -> tuple[Mapping, int] | None:

@@ -7,7 +7,7 @@
 - `formulation`: build, solve, decode, hint.
 """
 from accelmap.mapper.cpsat.formulation import (Formulation, Outcome, add_hint, build, decode, new_solver,
-                                               order_features, pin, solve_once)
+                                               order_features, pin, presolve_seconds, solve_once)
 
 __all__ = ["Formulation", "Outcome", "add_hint", "build", "decode", "new_solver", "order_features", "pin",
-           "solve_once"]
+           "presolve_seconds", "solve_once"]

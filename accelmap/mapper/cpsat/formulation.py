@@ -122,10 +122,15 @@ def solve_once(f: Formulation, objective: str, *, time_limit: float, workers: in
                    cycles)
 
 
+def presolve_seconds(f: Formulation) -> float:
+    """CP-SAT's presolve time on this model, estimated (`PRESOLVE_SECONDS_PER_ROW` per lookup-table row)."""
+    return f.dv.alg.table_entries * PRESOLVE_SECONDS_PER_ROW
+
+
 def presolve_pays(f: Formulation, time_limit: float) -> bool:
-    """Whether to presolve: not when its estimate (`PRESOLVE_SECONDS_PER_ROW` per lookup-table row) exceeds
-    a third of the limit, where the search would start too late to find a good mapping."""
-    return f.dv.alg.table_entries * PRESOLVE_SECONDS_PER_ROW <= time_limit / 3
+    """Whether to presolve: not when its estimate exceeds a third of the limit, where the search would
+    start too late to find a good mapping."""
+    return presolve_seconds(f) <= time_limit / 3
 
 
 def new_solver(workers: int, time_limit: float, log: bool = False, *, tie_break: bool = False) -> cp_model.CpSolver:
