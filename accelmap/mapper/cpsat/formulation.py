@@ -252,11 +252,10 @@ def add_hint(f: Formulation, model: cp_model.CpModel, mapping: Mapping) -> int |
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.max_time_in_seconds = PIN_SECONDS
+    model.clear_hints()
     if solver.solve(pinned) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        model.clear_hints()
         _hint_decisions(f, model, mapping)
         return None
-    model.clear_hints()
     count = len(f.model.proto.variables)
     hints = model.proto.solution_hint
     hints.vars.extend(range(count))
