@@ -18,6 +18,7 @@ from accelmap.errors import MappingError
 from accelmap.mapper.counts import Counts
 from accelmap.ir.workload import DIMS, TENSORS, Workload
 from accelmap.mapper.mapping import Mapping
+from accelmap.mapper.slots import keep_choice
 from accelmap.mapper.validity import DIM_INDEX, capacity_problems, tiles, words
 
 _P, _Q, _R, _S = (DIM_INDEX[d] for d in "PQRS")
@@ -352,17 +353,62 @@ def touched_input_words(workload: Workload) -> int:
 
 
 def lower_bounds(workload: Workload, arch: Arch) -> Bounds:
-    """Bounds every mapping meets: each tensor crosses DRAM once, MACs at peak rate, DRAM bandwidth."""
+    """Bounds every mapping meets: each tensor crosses DRAM once, every MAC's operands come from their
+    innermost keeper (`_operand_bound`), MACs at peak rate, DRAM bandwidth."""
     dram = arch.levels[0]
     w_words, i_words = workload.tensor_words("W"), touched_input_words(workload)
     o_words = workload.tensor_words("O")
-    energy = (w_words * dram.tensors["W"].read_energy + i_words * dram.tensors["I"].read_energy
-              + o_words * psum_write_energy(dram.tensors["O"], arch.accounting)
-              + workload.macs * arch.compute.mac_energy)
+    energy = workload.macs * arch.compute.mac_energy + sum(
+        min(_operand_bound(workload, arch, t, k) for k in _innermost_candidates(arch, t)) for t in TENSORS)
     read_bw, write_bw = exact_bandwidth(dram.read_bandwidth), exact_bandwidth(dram.write_bandwidth)
     cycles = max(-(-workload.macs // arch.peak_macs_per_cycle),
                  _ceil_div(w_words + i_words, read_bw), _ceil_div(o_words, write_bw))
     return Bounds(energy=energy, cycles=cycles)
+
+
+def _innermost_candidates(arch: Arch, tensor: str) -> list[int]:
+    """Levels that may be `tensor`'s innermost keeper: those allowed to keep it, none above one forced to."""
+    choices = [keep_choice(arch, i, tensor) for i in range(len(arch.levels))]
+    deepest_forced = max(i for i, choice in enumerate(choices) if choice is True)
+    return [i for i, choice in enumerate(choices) if i >= deepest_forced and choice is not False]
+
+
+def _operand_bound(workload: Workload, arch: Arch, tensor: str, k: int) -> int:
+    """Least fJ of `tensor`'s traffic when level k is its innermost keeper, over every mapping.
+
+    The tensor crosses DRAM once (W and I read, O first written) and, when
+    k is on chip, is filled into k once (O: drained from it once). The MACs
+    read W and I from k (update O at k) MACs / M times, M being the
+    multicast (reduction) factor of the fanouts below k: at most their
+    sizes, and at most the product of the tensor's irrelevant bounds, so at
+    least the tensor's relevant iteration space. Each fanout on that path
+    delivers as many words, divided by the factors of the fanouts below it.
+    O's updates are priced at the cheaper of a first write and an update,
+    except one per output word (each word has a first write).
+    """
+    levels, relevant = arch.levels, workload.relevant(tensor)
+    words = touched_input_words(workload) if tensor == "I" else workload.tensor_words(tensor)
+    floor = prod(b for d, b in workload.bounds if d in relevant)
+    below = sorted((arch.level_index(f.parent), f) for f in arch.fanouts if arch.level_index(f.parent) >= k)
+
+    def volume(fanouts) -> int:
+        """Least words crossing above `fanouts` (those that shrink the stream)."""
+        shrink = prod(f.x * f.y for _, f in fanouts if (f.reduction if tensor == "O" else f.multicast))
+        return max(-(-workload.macs // shrink), floor)
+
+    hops = sum(f.hop_energy * volume([entry for entry in below if entry[0] > at]) for at, f in below)
+    at_k, dram = levels[k].tensors[tensor], levels[0].tensors[tensor]
+    if tensor != "O":
+        if k == 0:
+            return max(volume(below), words) * dram.read_energy + hops
+        return words * (dram.read_energy + at_k.write_energy) + volume(below) * at_k.read_energy + hops
+    first = psum_write_energy(at_k, arch.accounting)
+    cheaper = min(first, at_k.update_energy)
+    energy = words * (first - cheaper) + max(volume(below), words) * cheaper + hops
+    if k > 0:
+        energy += words * psum_write_energy(dram, arch.accounting)
+        energy += words * at_k.read_energy if arch.accounting.drain_reads else 0
+    return energy
 
 
 def check_fits(workload: Workload, arch: Arch, mapping: Mapping) -> None:

@@ -7,11 +7,13 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from functools import lru_cache
+from pathlib import Path
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from accelmap.arch.load import PRESET_DIR, load_arch
+from accelmap.interop.timeloop import import_timeloop_design
 from accelmap.ir.workload import Workload, make_workload
 from accelmap.mapper.mapping import Mapping
 from accelmap.mapper.mapspace import Mapspace
@@ -32,6 +34,23 @@ def arch_named(name: str):
     if name.startswith("dataflows/"):
         return load_arch(PRESET_DIR / f"{name}.yaml")
     return load_arch(name)
+
+
+IMPORTED = ("eyeriss_ispass", "eyeriss_ispass:free", "simba_like", "simple_ws:free", "simple_os")
+"""Timeloop exercise designs (tests/timeloop/fixtures) with Timeloop's accounting; ":free" without constraints."""
+FIXTURES = Path(__file__).parents[1] / "timeloop" / "fixtures"
+
+
+@lru_cache(maxsize=None)
+def imported(name: str):
+    """A fixture design imported with Timeloop's accounting, with its constraints unless ":free"."""
+    design, _, free = name.partition(":")
+    folder = FIXTURES / design
+    art = folder / "ART.yaml"
+    return import_timeloop_design(folder / "arch.yaml", folder / "ERT.yaml",
+                                  art_yaml_path=art if art.is_file() else None,
+                                  constraints=() if free else (folder / "constraints.yaml",),
+                                  timeloop_accounting=True).arch
 
 
 @lru_cache(maxsize=256)
@@ -89,6 +108,17 @@ def test_counts_respect_lower_bounds(case):
             for count in (traffic.fills, traffic.reads, traffic.updates, traffic.first_writes,
                           traffic.overwrites, traffic.rmw):
                 assert count >= 0 and count % traffic.instances == 0
+
+
+@SETTINGS
+@given(workloads(small=False), st.sampled_from(IMPORTED), st.integers(0, 2**32))
+def test_lower_bounds_hold_on_imported_designs(workload, name, seed):
+    # Deep hierarchies, forced keeps and bypasses, Timeloop's accounting (free psum writes, no drain reads).
+    arch = imported(name)
+    space = Mapspace(workload, arch)
+    assume(space.size() > 0)
+    cost = evaluate(workload, arch, space.sample(random.Random(seed)))
+    assert cost.energy >= lower_bounds(workload, arch).energy
 
 
 @SETTINGS
