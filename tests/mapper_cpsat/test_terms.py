@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from itertools import product
-from math import prod
+from math import floor, log, prod
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from ortools.sat.python import cp_model_helper
 
@@ -52,14 +52,19 @@ def _variables(expr) -> list:
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from([2, 3, 5, 7, 11, 13]), st.integers(0, 6)), min_size=1, max_size=3,
                 unique_by=lambda pair: pair[0]))
+@example([(5, 5), (11, 6), (13, 6)])                  # 13**6 * 11**6 * 5**5: no plane (int64)
 def test_the_supporting_plane_is_below_every_row_and_touches_the_largest(primes_and_tops):
     primes = [p for p, _ in primes_and_tops]
     rows = [(*xs, prod(p ** x for p, x in zip(primes, xs)))
             for xs in product(*(range(top + 1) for _, top in primes_and_tops))]
-    slopes, b = supporting_plane(primes, rows)
+    plane = supporting_plane(primes, rows)
+    *top, value = max(rows, key=lambda row: row[-1])
+    if plane is None:                                 # only where the coefficients near int64's limit
+        assert floor(value * log(max(primes))) * max(1, *top) * len(primes) >= 1 << 60
+        return
+    slopes, b = plane
     below = [row[-1] - (sum(a * x for a, x in zip(slopes, row)) + b) for row in rows]
     assert min(below) == 0                            # b is the least slack: the plane holds on every row
-    *top, _ = max(rows, key=lambda row: row[-1])
     assert below[rows.index(max(rows, key=lambda row: row[-1]))] <= len(primes) * max(1, *top)  # rounding only
     assert all(a >= 0 for a in slopes)
 
