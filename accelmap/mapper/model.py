@@ -18,7 +18,7 @@ from accelmap.errors import MappingError
 from accelmap.mapper.counts import Counts
 from accelmap.ir.workload import DIMS, TENSORS, Workload
 from accelmap.mapper.mapping import Mapping
-from accelmap.mapper.slots import keep_choice
+from accelmap.mapper.slots import axis_allows, keep_choice, max_padded_bound
 from accelmap.mapper.validity import DIM_INDEX, capacity_problems, tiles, words
 
 _P, _Q, _R, _S = (DIM_INDEX[d] for d in "PQRS")
@@ -389,14 +389,16 @@ def _operand_bound(workload: Workload, arch: Arch, tensor: str, k: int) -> int:
     levels, relevant = arch.levels, workload.relevant(tensor)
     words = touched_input_words(workload) if tensor == "I" else workload.tensor_words(tensor)
     floor = prod(b for d, b in workload.bounds if d in relevant)
-    below = sorted((arch.level_index(f.parent), f) for f in arch.fanouts if arch.level_index(f.parent) >= k)
+    below = [(arch.level_index(f.parent), j, f) for j, f in enumerate(arch.fanouts)
+             if arch.level_index(f.parent) >= k]
 
     def volume(fanouts) -> int:
         """Least words crossing above `fanouts` (those that shrink the stream)."""
-        shrink = prod(f.x * f.y for _, f in fanouts if (f.reduction if tensor == "O" else f.multicast))
+        shrink = prod(_most_shared(workload, arch, j, tensor) for _, j, f in fanouts
+                      if (f.reduction if tensor == "O" else f.multicast))
         return max(-(-workload.macs // shrink), floor)
 
-    hops = sum(f.hop_energy * volume([entry for entry in below if entry[0] > at]) for at, f in below)
+    hops = sum(f.hop_energy * volume([entry for entry in below if entry[0] > at]) for at, _, f in below)
     at_k, dram = levels[k].tensors[tensor], levels[0].tensors[tensor]
     if tensor != "O":
         if k == 0:
@@ -409,6 +411,17 @@ def _operand_bound(workload: Workload, arch: Arch, tensor: str, k: int) -> int:
         energy += words * psum_write_energy(dram, arch.accounting)
         energy += words * at_k.read_energy if arch.accounting.drain_reads else 0
     return energy
+
+
+def _most_shared(workload: Workload, arch: Arch, j: int, tensor: str) -> int:
+    """The largest product of fanout j's spatial factors irrelevant to `tensor`: per axis its size when
+    it may unroll such a dim (`x_dims` / `y_dims`), at most those dims' (padded) bounds, else 1."""
+    fanout, relevant, most = arch.fanouts[j], workload.relevant(tensor), 1
+    for axis, size in (("X", fanout.x), ("Y", fanout.y)):
+        reach = prod(max_padded_bound(b) for d, b in workload.bounds
+                     if d not in relevant and axis_allows(arch, (axis, j), d))
+        most *= min(size, reach)
+    return most
 
 
 def check_fits(workload: Workload, arch: Arch, mapping: Mapping) -> None:

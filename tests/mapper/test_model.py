@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from accelmap.arch.spec import Arch, Compute, Fanout, Level
 from accelmap.errors import MappingError
 from accelmap.ir.workload import make_workload
 from accelmap.mapper.mapping import Loop, Mapping, SpatialLoops
@@ -16,7 +17,7 @@ from accelmap.mapper.model import (Traffic, check_fits, evaluate, host_op_cost, 
                                    touched_input_words)
 from accelmap.mapper.validity import check_mapping
 
-from .archs import partitioned, three_level, two_fanouts
+from .archs import costs, dram, partitioned, three_level, two_fanouts
 
 
 def loops(text: str) -> tuple[Loop, ...]:
@@ -219,6 +220,20 @@ def test_lower_bounds():
     bounds = lower_bounds(wl, arch)
     assert (bounds.energy, bounds.cycles) == (384 + 2 * 10080 + 14208, 64)
     assert bounds.energy > 48 * 200 + 48 * 200 + 64 * 210 + 384     # each tensor off-chip once, the MACs
+
+
+def test_lower_bounds_count_only_the_axes_that_can_share():
+    # DRAM over a GLB over a 4x4 array (2 fJ hops) whose X axis unrolls only C and Y only K: a W word
+    # (irrelevant dim P) goes to one child, an I word (irrelevant K) to at most 4 (Y), an O word merges
+    # over at most 4 (X). Matmul P8 C6 K8, 384 MACs. W at the GLB: 48 x (200 + 7) + 384 reads x 6 +
+    # 384 hops x 2 = 13008; I at the GLB: 48 x 207 + 96 x 6 + 768 = 11280; O at the GLB: 96 updates
+    # x 7 + 768 + 64 first writes at DRAM x 210 + 64 drains x 6 = 15264.
+    arch = Arch(name="axes", levels=(dram(), Level("GLB", 8 * 1024, costs(6, 7, 8), frozenset("WIO"))),
+                fanouts=(Fanout("PE_array", "GLB", 4, 4, hop_energy=2, x_dims=frozenset("C"),
+                                y_dims=frozenset("K")),),
+                compute=Compute(macs_per_pe=1, mac_energy=1))
+    wl = make_workload(p=8, c=6, k=8, kind="matmul")
+    assert lower_bounds(wl, arch).energy == 384 + 13008 + 11280 + 15264
 
 
 def test_check_fits_names_level_tensor_need_and_have():
