@@ -377,11 +377,12 @@ def _operand_bound(workload: Workload, arch: Arch, tensor: str, k: int) -> int:
     """Least fJ of `tensor`'s traffic when level k is its innermost keeper, over every mapping.
 
     The tensor crosses DRAM once (W and I read, O first written) and, when
-    k is on chip, is filled into k once (O: drained from it once). The MACs
-    read W and I from k (update O at k) MACs / M times, M being the
-    multicast (reduction) factor of the fanouts below k: at most their
-    sizes, and at most the product of the tensor's irrelevant bounds, so at
-    least the tensor's relevant iteration space. Each fanout on that path
+    k is on chip, is filled into k once (O: drained from it once, where
+    drains are priced). The MACs read W and I from k (update O at k)
+    MACs / M times, M being the multicast (reduction) factor of the fanouts
+    below k: at most `_most_shared` of each, and at most the product of the
+    tensor's irrelevant bounds, so at least the tensor's relevant iteration
+    space. Each fanout on that path
     delivers as many words, divided by the factors of the fanouts below it.
     O's updates are priced at the cheaper of a first write and an update,
     except one per output word (each word has a first write).
