@@ -382,9 +382,8 @@ def _operand_bound(workload: Workload, arch: Arch, tensor: str, k: int) -> int:
     MACs / M times, M being the multicast (reduction) factor of the fanouts
     below k: at most `_most_shared` of each, and at most the product of the
     tensor's irrelevant bounds, so at least the tensor's relevant iteration
-    space. Each fanout on that path
-    delivers as many words, divided by the factors of the fanouts below it.
-    O's updates are priced at the cheaper of a first write and an update,
+    space. Each fanout on that path delivers as many words, divided by the
+    factors of the fanouts below it. O's updates are priced at the cheaper of a first write and an update,
     except one per output word (each word has a first write).
     """
     levels, relevant = arch.levels, workload.relevant(tensor)
@@ -400,14 +399,14 @@ def _operand_bound(workload: Workload, arch: Arch, tensor: str, k: int) -> int:
         return max(-(-workload.macs // shrink), floor)
 
     hops = sum(f.hop_energy * volume([entry for entry in below if entry[0] > at]) for at, _, f in below)
-    at_k, dram = levels[k].tensors[tensor], levels[0].tensors[tensor]
+    at_k, dram, macs_side = levels[k].tensors[tensor], levels[0].tensors[tensor], volume(below)
     if tensor != "O":
         if k == 0:
-            return max(volume(below), words) * dram.read_energy + hops
-        return words * (dram.read_energy + at_k.write_energy) + volume(below) * at_k.read_energy + hops
+            return max(macs_side, words) * dram.read_energy + hops
+        return words * (dram.read_energy + at_k.write_energy) + macs_side * at_k.read_energy + hops
     first = psum_write_energy(at_k, arch.accounting)
     cheaper = min(first, at_k.update_energy)
-    energy = words * (first - cheaper) + max(volume(below), words) * cheaper + hops
+    energy = words * (first - cheaper) + max(macs_side, words) * cheaper + hops
     if k > 0:
         energy += words * psum_write_energy(dram, arch.accounting)
         energy += words * at_k.read_energy if arch.accounting.drain_reads else 0
