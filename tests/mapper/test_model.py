@@ -13,8 +13,9 @@ from accelmap.arch.spec import Arch, Compute, Fanout, Level
 from accelmap.errors import MappingError
 from accelmap.ir.workload import make_workload
 from accelmap.mapper.mapping import Loop, Mapping, SpatialLoops
-from accelmap.mapper.model import (Traffic, check_fits, evaluate, host_op_cost, lower_bounds, score,
-                                   touched_input_words)
+from accelmap.mapper.mapspace import Mapspace
+from accelmap.mapper.model import (Traffic, _operand_bound, check_fits, evaluate, host_op_cost, lower_bounds,
+                                   score, touched_input_words)
 from accelmap.mapper.validity import check_mapping
 
 from .archs import costs, dram, partitioned, three_level, two_fanouts
@@ -234,6 +235,19 @@ def test_lower_bounds_count_only_the_axes_that_can_share():
                 compute=Compute(macs_per_pe=1, mac_energy=1))
     wl = make_workload(p=8, c=6, k=8, kind="matmul")
     assert lower_bounds(wl, arch).energy == 384 + 13008 + 11280 + 15264
+
+
+def test_lower_bounds_count_the_refetches_a_small_buffer_forces():
+    # DRAM over a 256-bit GLB that may keep W, I and O (8-bit W and I, 16-bit O), no array; matmul P8
+    # C6 K8. The tensors (48 + 48 + 64 words) cannot all stay in the GLB, so whichever tensor the
+    # innermost DRAM loop leaves alone, the others are fetched again: the bound counts it (strictly
+    # above the bound without refetches) and stays at or below the best mapping of the whole mapspace.
+    arch = Arch(name="small_glb", levels=(dram(), Level("GLB", 256, costs(6, 7, 8), frozenset("WIO"))),
+                fanouts=(), compute=Compute(macs_per_pe=1, mac_energy=1))
+    wl = make_workload(p=8, c=6, k=8, kind="matmul")
+    best = min(evaluate(wl, arch, m).energy for m in Mapspace(wl, arch).enumerate())
+    without = wl.macs + sum(min(_operand_bound(wl, arch, t, k) for k in (0, 1)) for t in "WIO")
+    assert without < lower_bounds(wl, arch).energy <= best
 
 
 def test_check_fits_names_level_tensor_need_and_have():
