@@ -24,7 +24,8 @@ from accelmap.arch.spec import Arch
 from accelmap.errors import InfeasibleLayer, MappingError
 from accelmap.ir.workload import Workload
 from accelmap.mapper.mapspace import Mapspace
-from accelmap.mapper.model import check_fits, evaluate, lower_bounds
+from accelmap.mapper.bounds import lower_bounds
+from accelmap.mapper.model import check_fits, evaluate
 from accelmap.mapper.search_random import RandomSearch
 from accelmap.mapper.solve import map_workload
 

@@ -26,7 +26,8 @@ from accelmap.mapper.cpsat import Formulation, Outcome, build, presolve_seconds
 from accelmap.mapper.cpsat.terms import bounds_of
 from accelmap.mapper.mapping import Mapping
 from accelmap.mapper.mapspace import Mapspace
-from accelmap.mapper.model import OBJECTIVES, Cost, evaluate, lower_bounds, score
+from accelmap.mapper.bounds import lower_bounds
+from accelmap.mapper.model import OBJECTIVES, Cost, evaluate, score
 from accelmap.mapper.search_random import random_search, walk_search
 from accelmap.mapper.tiebreak import canonical
 from accelmap.mapper.slots import padded_bounds

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from accelmap.arch.spec import Arch, Compute, Fanout, Level
 from accelmap.errors import MappingError
 from accelmap.ir.workload import make_workload
 from accelmap.mapper.mapping import Loop, Mapping, SpatialLoops
-from accelmap.mapper.mapspace import Mapspace
-from accelmap.mapper.model import (Traffic, _operand_bound, check_fits, evaluate, host_op_cost, lower_bounds,
-                                   score, touched_input_words)
+from accelmap.mapper.model import Traffic, check_fits, evaluate, host_op_cost, score, touched_input_words
 from accelmap.mapper.validity import check_mapping
 
-from .archs import costs, dram, partitioned, three_level, two_fanouts
+from .archs import partitioned, three_level, two_fanouts
 
 
 def loops(text: str) -> tuple[Loop, ...]:
@@ -207,47 +204,6 @@ def test_tile_words_match_the_workload():
                               {"C": 2, "R": 3, "S": 2})):
         for t in "WIO":
             assert cost.traffic[i][t].tile_words == wl.tile_words(t, tile)
-
-
-def test_lower_bounds():
-    # Matmul P8 C6 K8 on three_level (DRAM 200/210/220 fJ, GLB 6/7/8, RF 1/2/3, a 4x4 array with
-    # 2 fJ hops below the GLB): 384 MACs (1 fJ each). W's cheapest innermost keeper is the RF: its
-    # 48 words read from DRAM and filled into the RF once (48 x (200 + 2)), 384 MAC reads (1 each):
-    # 10080 (GLB: 48 x (200 + 7) + 48 reads x 6 + 384 hops x 2 = 10992; DRAM: 48 x 200 + 768 = 10368).
-    # I the same. O at DRAM: 64 first writes (210) and 384 hops: 14208 (RF: 64 x 210 + 384 updates
-    # x 2 + 64 drains x 1 = 14272). Cycles: 384 MACs / 16 PEs = 24; DRAM reads 96/1.5 = 64; writes 32.
-    arch = three_level()
-    wl = make_workload(p=8, c=6, k=8, kind="matmul")
-    bounds = lower_bounds(wl, arch)
-    assert (bounds.energy, bounds.cycles) == (384 + 2 * 10080 + 14208, 64)
-    assert bounds.energy > 48 * 200 + 48 * 200 + 64 * 210 + 384     # each tensor off-chip once, the MACs
-
-
-def test_lower_bounds_count_only_the_axes_that_can_share():
-    # DRAM over a GLB over a 4x4 array (2 fJ hops) whose X axis unrolls only C and Y only K: a W word
-    # (irrelevant dim P) goes to one child, an I word (irrelevant K) to at most 4 (Y), an O word merges
-    # over at most 4 (X). Matmul P8 C6 K8, 384 MACs. W at the GLB: 48 x (200 + 7) + 384 reads x 6 +
-    # 384 hops x 2 = 13008; I at the GLB: 48 x 207 + 96 x 6 + 768 = 11280; O at the GLB: 96 updates
-    # x 7 + 768 + 64 first writes at DRAM x 210 + 64 drains x 6 = 15264.
-    arch = Arch(name="axes", levels=(dram(), Level("GLB", 8 * 1024, costs(6, 7, 8), frozenset("WIO"))),
-                fanouts=(Fanout("PE_array", "GLB", 4, 4, hop_energy=2, x_dims=frozenset("C"),
-                                y_dims=frozenset("K")),),
-                compute=Compute(macs_per_pe=1, mac_energy=1))
-    wl = make_workload(p=8, c=6, k=8, kind="matmul")
-    assert lower_bounds(wl, arch).energy == 384 + 13008 + 11280 + 15264
-
-
-def test_lower_bounds_count_the_refetches_a_small_buffer_forces():
-    # DRAM over a 256-bit GLB that may keep W, I and O (8-bit W and I, 16-bit O), no array; matmul P8
-    # C6 K8. The tensors (48 + 48 + 64 words) cannot all stay in the GLB, so whichever tensor the
-    # innermost DRAM loop leaves alone, the others are fetched again: the bound counts it (strictly
-    # above the bound without refetches) and stays at or below the best mapping of the whole mapspace.
-    arch = Arch(name="small_glb", levels=(dram(), Level("GLB", 256, costs(6, 7, 8), frozenset("WIO"))),
-                fanouts=(), compute=Compute(macs_per_pe=1, mac_energy=1))
-    wl = make_workload(p=8, c=6, k=8, kind="matmul")
-    best = min(evaluate(wl, arch, m).energy for m in Mapspace(wl, arch).enumerate())
-    without = wl.macs + sum(min(_operand_bound(wl, arch, t, k) for k in (0, 1)) for t in "WIO")
-    assert without < lower_bounds(wl, arch).energy <= best
 
 
 def test_check_fits_names_level_tensor_need_and_have():

@@ -19,7 +19,8 @@ from accelmap.interop.timeloop import import_timeloop_design
 from accelmap.ir.workload import Workload, make_workload
 from accelmap.mapper.mapping import Mapping
 from accelmap.mapper.mapspace import Mapspace
-from accelmap.mapper.model import evaluate, lower_bounds, touched_input_words
+from accelmap.mapper.bounds import lower_bounds
+from accelmap.mapper.model import evaluate, touched_input_words
 
 from . import archs
 

@@ -10,7 +10,8 @@ from accelmap.errors import InfeasibleLayer
 from accelmap.ir.workload import make_workload
 from accelmap.mapper.mapping import mapping_to_dict
 from accelmap.mapper.mapspace import Mapspace
-from accelmap.mapper.model import evaluate, lower_bounds, score
+from accelmap.mapper.bounds import lower_bounds
+from accelmap.mapper.model import evaluate, score
 from accelmap.mapper.search_random import walk_search
 from accelmap.mapper.solve import HINT_SAMPLES, MapResult, map_workload, rescore
 from accelmap.mapper.validity import check_mapping

@@ -10,7 +10,8 @@ from math import prod
 
 from accelmap.backend.outdir.schedule import Schedule
 from accelmap.backend.present.loopnest import render_loopnest
-from accelmap.mapper.model import host_op_cost, lower_bounds
+from accelmap.mapper.bounds import lower_bounds
+from accelmap.mapper.model import host_op_cost
 
 
 @dataclass(frozen=True)

@@ -321,7 +321,7 @@ def cycles_expr(dv: Decisions, terms: list[Term]) -> object:
 
 
 def _ceil_div(model: cp_model.CpModel, words, hi: int, rate: Fraction, name: str) -> object:
-    """An IntVar equal to ceil(words / rate) (rate an exact fraction, words <= hi), as `model._ceil_div`."""
+    """An IntVar equal to ceil(words / rate) (rate an exact fraction, words <= hi), as `model.ceil_div`."""
     if isinstance(words, int):
         return -(-words * rate.denominator // rate.numerator)
     var = model.new_int_var(0, max(0, -(-hi * rate.denominator // rate.numerator)), name)
