@@ -10,6 +10,7 @@ level leaves alone), never a property of one mapping, and the cost model
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import product
 from math import prod
 
@@ -28,7 +29,6 @@ class Bounds:
 
     energy: int
     cycles: int
-
 
 
 def lower_bounds(workload: Workload, arch: Arch) -> Bounds:
@@ -56,104 +56,188 @@ _BOUNDS: dict[tuple[Workload, int], tuple[Arch, Bounds]] = {}
 
 
 def _traffic_bound(workload: Workload, arch: Arch) -> int:
-    """Least fJ of the three tensors' traffic, over each tensor's first on-chip keeper (0: none): the
-    sum of `_first_keeper_bound`s plus the largest `_refetch_bound` of the levels it applies to."""
-    options = [_first_keeper_bound(workload, arch, t).items() for t in TENSORS]
-    levels = [i for i in range(1, len(arch.levels))
-              if all(arch.level_index(f.parent) >= i for f in arch.fanouts)]
+    """Least fJ of the three tensors' traffic over every choice of the levels keeping each tensor
+    (`_keep_options`): the sum of their per-tensor terms plus the largest `_refetch_bound` of a level."""
+    options = [sorted(_keep_options(workload, arch, t), key=lambda option: option[1]) for t in TENSORS]
+    memo: dict[tuple, int] = {}
+    grids: dict[tuple[str, ...], _Grid] = {}
     best = None
     for combo in product(*options):
         total = sum(energy for _, energy in combo)
         if best is not None and total >= best:
             continue
-        first = {t: j for t, (j, _) in zip(TENSORS, combo)}
-        total += max((_refetch_bound(workload, arch, i, first) for i in levels), default=0)
-        best = total if best is None else min(best, total)
+        keeps = {t: kept for t, (kept, _) in zip(TENSORS, combo)}
+        extra = 0
+        for i in range(1, len(arch.levels)):
+            extra = max(extra, _refetch_bound(workload, arch, i, keeps, memo, grids))
+            if best is not None and total + extra >= best:
+                break
+        best = total + extra if best is None else min(best, total + extra)
     return best
 
 
-def _first_keeper_bound(workload: Workload, arch: Arch, tensor: str) -> dict[int, int]:
-    """Per level j that may be `tensor`'s first on-chip keeper (0: it stays in DRAM), the least
-    `_operand_bound` over innermost keepers k >= j, plus, for k below j, the words passing through j
-    once (W, I: written and read once; O: first-written, and drained where drains are priced)."""
+def _keep_options(workload: Workload, arch: Arch, tensor: str) -> list[tuple[tuple[int, ...], int]]:
+    """Every set of on-chip levels that may keep `tensor` (`slots.keep_choice`; its deepest one a possible
+    innermost keeper), with the least fJ every mapping keeping it there pays: `_operand_bound` at the
+    innermost keeper, and each word passing once through each other keeper (W, I: written and read;
+    O: first-written, and drained where drains are priced)."""
     candidates, words = _innermost_candidates(arch, tensor), _tensor_words(workload, tensor)
-    out = {0: _operand_bound(workload, arch, tensor, 0)} if 0 in candidates else {}
-    for j in range(1, len(arch.levels)):
-        choice = keep_choice(arch, j, tensor)
-        if choice is not False and any(k >= j for k in candidates):
+    forced = tuple(i for i in range(1, len(arch.levels)) if keep_choice(arch, i, tensor) is True)
+    optional = [i for i in range(1, len(arch.levels)) if keep_choice(arch, i, tensor) is None]
+    out = []
+    for picks in product((False, True), repeat=len(optional)):
+        kept = tuple(sorted((*forced, *(i for i, on in zip(optional, picks) if on))))
+        innermost = kept[-1] if kept else 0
+        if innermost not in candidates:
+            continue
+        energy = _operand_bound(workload, arch, tensor, innermost)
+        for j in kept[:-1]:
             at_j = arch.levels[j].tensors[tensor]
             if tensor == "O":
-                through = psum_write_energy(at_j, arch.accounting) + (
-                    at_j.read_energy if arch.accounting.drain_reads else 0)
+                energy += words * (psum_write_energy(at_j, arch.accounting)
+                                   + (at_j.read_energy if arch.accounting.drain_reads else 0))
             else:
-                through = at_j.write_energy + at_j.read_energy
-            out[j] = min(_operand_bound(workload, arch, tensor, k) + (words * through if k > j else 0)
-                         for k in candidates if k >= j)
-        if choice is True:
-            break
+                energy += words * (at_j.write_energy + at_j.read_energy)
+        out.append((kept, energy))
     return out
 
 
-def _refetch_bound(workload: Workload, arch: Arch, level: int, first: dict[str, int]) -> int:
-    """Least fJ of the DRAM refetches level `level`'s capacity forces (no fanout above it).
+def _refetch_bound(workload: Workload, arch: Arch, level: int, keeps: dict[str, tuple[int, ...]],
+                   memo: dict[tuple, int], grids: dict) -> int:
+    """Least fJ of the refetches level `level`'s capacity forces, given the levels keeping each tensor.
 
-    Among the tensors whose first on-chip keeper is `level` or below, every
-    one but the tensor irrelevant to the innermost loop above `level` (the
-    reused one, `star`) has its whole block of an iteration of those loops
-    brought from DRAM (and filled into its first keeper) at every iteration:
-    |t| x R_t words, R_t the product over t's irrelevant dims of
-    ceil(bound / tile), the tile being `level`'s; the tiles of the tensors
-    kept at `level` must fit it. A star first kept below `level` is reused
-    only if no loop relevant to it lies between: its block (`_core_words`)
-    fits that keeper's copies below `level`. Minimised over the
-    star and, per dim, the smallest tile giving each R (the tiles only grow
-    with it); the words beyond the first crossing are priced at DRAM's read
-    (O: update, or first write if cheaper) plus the keeper's write (W, I).
+    The tensors crossing `level`'s boundary are those kept at `level` or
+    below; each has a parent (its nearest keeper above, DRAM at the top) and
+    a keeper at or below `level`. Of them, every one but the tensor
+    irrelevant to the innermost temporal loop above `level` (the reused one,
+    `star`) has its whole block of an iteration of the loops above `level`
+    brought from its parent (and filled into its keeper) at every iteration
+    and copy: |t| x R_t words, R_t the product over t's irrelevant dims of
+    ceil(bound / tile), the tile being `level`'s; the parent reads each word
+    once for up to S_t copies (the multicast, for O reduction, shares of the
+    fanouts between them). The tiles of the tensors `level` keeps must fit
+    it. A star kept only below `level` is reused only if no loop relevant to
+    it lies between: its block (`_core_words`) fits that keeper's copies
+    below `level`. Minimised over the star and the tiles (`_Grid`: per dim
+    the smallest tile for each value of ceil(bound / tile), as the tiles
+    only grow with it); the words beyond the first are priced at the
+    parent's read (O: update, or first write if cheaper) and the keeper's
+    write (W, I).
     """
-    scope = [t for t in TENSORS if first[t] >= level]
+    below = {t: [j for j in keeps[t] if j >= level] for t in TENSORS}
+    scope = [t for t in TENSORS if below[t]]
     if len(scope) < 2:
         return 0
-    at, dram = arch.levels[level], arch.levels[0]
-    kept = [t for t in TENSORS if t in at.tensors and (first[t] == level or keep_choice(arch, level, t) is True)]
+    keeper = {t: below[t][0] for t in scope}
+    parent = {t: max((j for j in keeps[t] if j < level), default=0) for t in scope}
+    key = (level, tuple((t, keeper[t], parent[t]) for t in scope))
+    if key not in memo:
+        memo[key] = _least_refetch(workload, arch, level, keeper, parent, grids)
+    return memo[key]
+
+
+def _least_refetch(workload: Workload, arch: Arch, level: int, keeper: dict[str, int],
+                   parent: dict[str, int], cache: dict) -> int:
+    """`_refetch_bound` for the tensors in `keeper` (their keeper at or below `level`) and their parents."""
+    at = arch.levels[level]
     pools: dict[str, list[str]] = {}
-    for t in kept:
-        pools.setdefault(next((p.name for p in at.partitions if t in p.tensors), ""), []).append(t)
+    for t in keeper:
+        if keeper[t] == level:
+            pools.setdefault(next((p.name for p in at.partitions if t in p.tensors), ""), []).append(t)
     irrelevant = {t: [d for d in DIMS if d not in workload.relevant(t) and workload.bound(d) > 1] for t in TENSORS}
-    price = {t: (min(dram.tensors[t].update_energy, psum_write_energy(dram.tensors[t], arch.accounting))
-                 if t == "O" else dram.tensors[t].read_energy + arch.levels[first[t]].tensors[t].write_energy)
-             for t in scope}
+    fill_price, parent_price, shares = {}, {}, {}
+    for t in keeper:
+        above = arch.levels[parent[t]].tensors[t]
+        flag = "reduction" if t == "O" else "multicast"
+        shares[t] = prod(_most_shared(workload, arch, j, t) for j, f in enumerate(arch.fanouts)
+                         if parent[t] <= arch.level_index(f.parent) < level and getattr(f, flag))
+        if t == "O":
+            fill_price[t] = 0
+            parent_price[t] = min(above.update_energy, psum_write_energy(above, arch.accounting))
+        else:
+            fill_price[t] = arch.levels[keeper[t]].tensors[t].write_energy
+            parent_price[t] = above.read_energy
     best = None
-    for star in [*scope, None]:
-        payers = [t for t in scope if t != star]
-        dims = [d for d in DIMS if any(d in irrelevant[t] for t in payers)]
-        grid = np.meshgrid(*(np.array(_tile_candidates(workload.bound(d)), dtype=np.int64) for d in dims),
-                           indexing="ij")
-        tile: list = [1] * len(DIMS)
-        for d, values in zip(dims, grid):
-            tile[DIM_INDEX[d]] = values.ravel()
-        fits = np.ones(grid[0].size if dims else 1, dtype=bool)
+    for star in [*keeper, None]:
+        payers = [t for t in keeper if t != star]
+        dims = tuple(d for d in DIMS if any(d in irrelevant[t] for t in payers))
+        grid = _Grid.of(workload, dims, cache)
+        fits = np.ones(grid.size, dtype=bool)
         for tensors in pools.values():
             have = at.usable_bits(tensors[0])
             if have is not None:
-                fits &= sum(words(t, tile, workload.stride, workload.dilation) * at.tensors[t].word_bits
-                            for t in tensors) <= have
-        if star is not None and first[star] > level:
-            keeper = arch.levels[first[star]]
-            have = keeper.usable_bits(star)
+                fits &= sum(grid.words(t) * at.tensors[t].word_bits for t in tensors) <= have
+        if star is not None and keeper[star] > level:
+            home = arch.levels[keeper[star]]
+            have = home.usable_bits(star)
             if have is not None:
-                copies = prod(f.x * f.y for f in arch.fanouts if level <= arch.level_index(f.parent) < first[star])
-                fits &= _core_words(star, tile) <= have // keeper.tensors[star].word_bits * copies
+                copies = prod(f.x * f.y for f in arch.fanouts if level <= arch.level_index(f.parent) < keeper[star])
+                fits &= grid.core(star) <= have // home.tensors[star].word_bits * copies
         if not fits.any():
             continue
-        extra = np.zeros(fits.size, dtype=np.int64)
+        extra = np.zeros(grid.size, dtype=np.int64)
         for t in payers:
-            refetch = np.ones(fits.size, dtype=np.int64)
-            for d in irrelevant[t]:
-                refetch = refetch * -(-workload.bound(d) // tile[DIM_INDEX[d]])
-            extra += _tensor_words(workload, t) * (refetch - 1) * price[t]
+            refetch = grid.refetch(t)
+            # parent reads >= |t| R / S, but never fewer than the one crossing already counted
+            shared = np.maximum(refetch - shares[t], 0) // shares[t]
+            extra += _tensor_words(workload, t) * ((refetch - 1) * fill_price[t] + shared * parent_price[t])
         least = int(extra[fits].min())
         best = least if best is None else min(best, least)
     return best or 0
+
+
+class _Grid:
+    """Tiles over `dims` (`_tile_candidates` per dim; other dims 1) and, per tensor, its tile words,
+    `_core_words` and refetch factor R on each, computed once per bound."""
+
+    def __init__(self, workload: Workload, dims: tuple[str, ...]):
+        self.workload = workload
+        most = {d: len(_ceil_values(workload.bound(d))) for d in dims}
+        while prod(most.values()) > GRID_POINTS and max(most.values(), default=0) > 4:
+            widest = max(most, key=most.get)
+            most[widest] = max(4, most[widest] * 3 // 4)
+        axes = [_tile_candidates(workload.bound(d), most[d]) for d in dims]
+        tiles = np.meshgrid(*(np.array([tile for tile, _ in axis], dtype=np.int64) for axis in axes), indexing="ij")
+        factors = np.meshgrid(*(np.array([f for _, f in axis], dtype=np.int64) for axis in axes), indexing="ij")
+        self.size = tiles[0].size if dims else 1
+        self.tile: list = [1] * len(DIMS)
+        self.factor: dict[str, np.ndarray] = {}
+        for d, tile, factor in zip(dims, tiles, factors):
+            self.tile[DIM_INDEX[d]] = tile.ravel()
+            self.factor[d] = factor.ravel()
+        self._memo: dict[tuple[str, str], object] = {}
+
+    @staticmethod
+    def of(workload: Workload, dims: tuple[str, ...], cache: dict) -> _Grid:
+        """The grid over `dims`, built once per `cache`."""
+        if dims not in cache:
+            cache[dims] = _Grid(workload, dims)
+        return cache[dims]
+
+    def words(self, tensor: str) -> object:
+        """Tile words of `tensor` on every tile."""
+        key = ("words", tensor)
+        if key not in self._memo:
+            self._memo[key] = words(tensor, self.tile, self.workload.stride, self.workload.dilation)
+        return self._memo[key]
+
+    def core(self, tensor: str) -> object:
+        """`_core_words` of `tensor` on every tile."""
+        key = ("core", tensor)
+        if key not in self._memo:
+            self._memo[key] = _core_words(tensor, self.tile)
+        return self._memo[key]
+
+    def refetch(self, tensor: str) -> np.ndarray:
+        """R: the product over `tensor`'s irrelevant dims of ceil(bound / tile) (at most), on every tile."""
+        key = ("refetch", tensor)
+        if key not in self._memo:
+            refetch = np.ones(self.size, dtype=np.int64)
+            for d in DIMS:
+                if d not in self.workload.relevant(tensor) and self.workload.bound(d) > 1:
+                    refetch = refetch * self.factor[d]
+            self._memo[key] = refetch
+        return self._memo[key]
 
 
 def _core_words(tensor: str, tile: list) -> object:
@@ -165,9 +249,32 @@ def _core_words(tensor: str, tile: list) -> object:
     return n * g * c * np.maximum(p, r) * np.maximum(q, s)
 
 
-def _tile_candidates(bound: int) -> list[int]:
-    """Per value of ceil(bound / tile), the smallest tile giving it."""
-    return sorted({-(-bound // v) for v in range(1, bound + 1)})
+GRID_POINTS = 50_000
+"""Tiles tried per (level, reused tensor) at most: the dims with the most values get bands (`_tile_candidates`)."""
+
+
+def _tile_candidates(bound: int, most: int) -> list[tuple[int, int]]:
+    """(tile, factor) pairs covering every tile of a dim: each stands for the tiles whose
+    ceil(bound / tile) lies in one band [factor, hi], as the smallest of them, ceil(bound / hi), and
+    the least factor, so its tile words and refetches are never above theirs. Exact (one value per
+    band) when there are at most `most` values, else `most` bands of geometric width."""
+    values = _ceil_values(bound)
+    if len(values) <= most:
+        return [(-(-bound // v), v) for v in values]
+    edges = [bound ** (k / most) for k in range(1, most + 1)]
+    bands: list[list[int]] = [[] for _ in edges]
+    at = 0
+    for v in values:
+        while v > edges[at] * (1 + 1e-9):
+            at += 1
+        bands[at].append(v)
+    return [(-(-bound // band[-1]), band[0]) for band in bands if band]
+
+
+@lru_cache(maxsize=1024)
+def _ceil_values(bound: int) -> list[int]:
+    """Every value of ceil(bound / tile), ascending."""
+    return sorted({-(-bound // tile) for tile in range(1, bound + 1)})
 
 
 def _tensor_words(workload: Workload, tensor: str) -> int:

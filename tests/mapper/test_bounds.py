@@ -50,3 +50,18 @@ def test_lower_bounds_count_the_refetches_a_small_buffer_forces():
     best = min(evaluate(wl, arch, m).energy for m in Mapspace(wl, arch).enumerate())
     without = wl.macs + sum(min(_operand_bound(wl, arch, t, k) for k in (0, 1)) for t in "WIO")
     assert without < lower_bounds(wl, arch).energy <= best
+
+
+def test_lower_bounds_count_refetches_from_an_on_chip_parent_below_an_array():
+    # DRAM / 8 KiB GLB / a 48-bit RF keeping W, I and O, under a 2-wide multicasting, reducing array;
+    # matmul P8 C3 K4. The RF's tiles cannot hold all three tensors, so whichever tensor the innermost
+    # loop above it leaves alone, the others are filled again from the GLB: the bound counts it and
+    # stays at or below the best of the whole mapspace (60,528 mappings).
+    arch = Arch(name="chain", levels=(dram(), Level("GLB", 8 * 1024, costs(6, 7, 8), frozenset("WIO")),
+                                      Level("RF", 48, costs(1, 2, 3), frozenset("WIO"))),
+                fanouts=(Fanout("PE_array", "GLB", 2, 1, multicast=True, reduction=True, hop_energy=2),),
+                compute=Compute(macs_per_pe=1, mac_energy=1))
+    wl = make_workload(p=8, c=3, k=4, kind="matmul")
+    best = min(evaluate(wl, arch, m).energy for m in Mapspace(wl, arch).enumerate())
+    without = wl.macs + sum(min(_operand_bound(wl, arch, t, k) for k in (0, 1, 2)) for t in "WIO")
+    assert without < lower_bounds(wl, arch).energy <= best
