@@ -52,7 +52,7 @@ class Row:
 
 
 def analytic_bound(workload: Workload, arch: Arch, objective: str) -> int:
-    """The model's lower bound: each tensor crosses DRAM once, MACs at peak."""
+    """The model's lower bound (`bounds.lower_bounds`), for the objective."""
     b = lower_bounds(workload, arch)
     return {"energy": b.energy, "latency": b.cycles, "edp": b.energy * b.cycles}[objective]
 
