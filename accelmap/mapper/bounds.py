@@ -57,15 +57,19 @@ _BOUNDS: dict[tuple[Workload, int], tuple[Arch, Bounds]] = {}
 
 def _traffic_bound(workload: Workload, arch: Arch) -> int:
     """Least fJ of the three tensors' traffic over every choice of the levels keeping each tensor
-    (`_keep_options`): the sum of their per-tensor terms plus the largest `_refetch_bound` of a level."""
-    options = [sorted(_keep_options(workload, arch, t), key=lambda option: option[1]) for t in TENSORS]
+    (`_keep_options`): the least `_operand_bound`s of their innermost keepers together
+    (`_delivery_table`), the words passing through the other keepers, and the largest `_refetch_bound`
+    of a level."""
+    options = [_keep_options(workload, arch, t) for t in TENSORS]
+    table = _delivery_table(workload, arch)
     memo: dict[tuple, int] = {}
     grids: dict[tuple[str, ...], _Grid] = {}
     best = None
-    for combo in product(*options):
-        total = sum(energy for _, energy in combo)
+    for combo in sorted(product(*options), key=lambda c: table[tuple(kept[-1] if kept else 0 for kept, _ in c)]
+                        + sum(through for _, through in c)):
+        total = table[tuple(kept[-1] if kept else 0 for kept, _ in combo)] + sum(through for _, through in combo)
         if best is not None and total >= best:
-            continue
+            break
         keeps = {t: kept for t, (kept, _) in zip(TENSORS, combo)}
         extra = 0
         for i in range(1, len(arch.levels)):
@@ -76,29 +80,71 @@ def _traffic_bound(workload: Workload, arch: Arch) -> int:
     return best
 
 
+def _delivery_table(workload: Workload, arch: Arch) -> dict[tuple[int, ...], int]:
+    """Per innermost keepers (of W, I, O) the least sum of their `_operand_bound`s over how each fanout's
+    children may split among the tensors' sharing: the dims irrelevant to W, to I and to O are disjoint
+    (each dim is irrelevant to one tensor), so the three shares at a fanout multiply to at most its size
+    (`_share_splits`). Without that structure each tensor gets its largest share alone."""
+    candidates = [_innermost_candidates(arch, t) for t in TENSORS]
+    disjoint = all(sum(d not in workload.relevant(t) for t in TENSORS) <= 1
+                   for d, b in workload.bounds if max_padded_bound(b) > 1)
+    per_fanout = [_share_splits(workload, arch, j) if disjoint else [] for j in range(len(arch.fanouts))]
+    while prod(len(options) for options in per_fanout) > SPLITS:
+        widest = max(range(len(per_fanout)), key=lambda j: len(per_fanout[j]))
+        per_fanout[widest] = []
+    # a fanout left out gets one "split" giving each tensor its largest share: it bounds them all
+    per_fanout = [options or [tuple(_most_shared(workload, arch, j, t) for t in TENSORS)]
+                  for j, options in enumerate(per_fanout)]
+    splits = list(product(*per_fanout)) if arch.fanouts else [None]
+    energy = {}
+    for x, t in enumerate(TENSORS):
+        for k in candidates[x]:
+            shares = {split: None if split is None else tuple(triple[x] for triple in split) for split in splits}
+            values = {v: _operand_bound(workload, arch, t, k, v) for v in set(shares.values())}
+            energy[t, k] = np.array([values[shares[split]] for split in splits], dtype=np.int64)
+    return {ks: int(sum(energy[t, k] for t, k in zip(TENSORS, ks)).min()) for ks in product(*candidates)}
+
+
+SPLITS = 20_000
+"""Combinations of per-fanout share splits tried at most (`_delivery_table`); beyond, the fanouts with the
+most splits give each tensor its largest share instead."""
+
+
+def _share_splits(workload: Workload, arch: Arch, j: int) -> list[tuple[int, int, int]]:
+    """The largest (W, I, O) shares fanout j's children may have at once: each at most `_most_shared`
+    (1 where the fanout neither multicasts it nor reduces it: it gains nothing), their product at most
+    the fanout's size; every split is at or below one of these."""
+    fanout, size = arch.fanouts[j], arch.fanouts[j].x * arch.fanouts[j].y
+    most = [_most_shared(workload, arch, j, t) if (fanout.reduction if t == "O" else fanout.multicast) else 1
+            for t in TENSORS]
+    out = []
+    for w in range(1, most[0] + 1):
+        for i in range(1, min(most[1], size // w) + 1):
+            out.append((w, i, min(most[2], size // (w * i))))
+    return out
+
+
 def _keep_options(workload: Workload, arch: Arch, tensor: str) -> list[tuple[tuple[int, ...], int]]:
     """Every set of on-chip levels that may keep `tensor` (`slots.keep_choice`; its deepest one a possible
-    innermost keeper), with the least fJ every mapping keeping it there pays: `_operand_bound` at the
-    innermost keeper, and each word passing once through each other keeper (W, I: written and read;
-    O: first-written, and drained where drains are priced)."""
+    innermost keeper), with the fJ of each word passing once through each keeper above the innermost
+    (W, I: written and read; O: first-written, and drained where drains are priced)."""
     candidates, words = _innermost_candidates(arch, tensor), _tensor_words(workload, tensor)
     forced = tuple(i for i in range(1, len(arch.levels)) if keep_choice(arch, i, tensor) is True)
     optional = [i for i in range(1, len(arch.levels)) if keep_choice(arch, i, tensor) is None]
     out = []
     for picks in product((False, True), repeat=len(optional)):
         kept = tuple(sorted((*forced, *(i for i, on in zip(optional, picks) if on))))
-        innermost = kept[-1] if kept else 0
-        if innermost not in candidates:
+        if (kept[-1] if kept else 0) not in candidates:
             continue
-        energy = _operand_bound(workload, arch, tensor, innermost)
+        through = 0
         for j in kept[:-1]:
             at_j = arch.levels[j].tensors[tensor]
             if tensor == "O":
-                energy += words * (psum_write_energy(at_j, arch.accounting)
-                                   + (at_j.read_energy if arch.accounting.drain_reads else 0))
+                through += words * (psum_write_energy(at_j, arch.accounting)
+                                    + (at_j.read_energy if arch.accounting.drain_reads else 0))
             else:
-                energy += words * (at_j.write_energy + at_j.read_energy)
-        out.append((kept, energy))
+                through += words * (at_j.write_energy + at_j.read_energy)
+        out.append((kept, through))
     return out
 
 
@@ -289,8 +335,9 @@ def _innermost_candidates(arch: Arch, tensor: str) -> list[int]:
     return [i for i, choice in enumerate(choices) if i >= deepest_forced and choice is not False]
 
 
-def _operand_bound(workload: Workload, arch: Arch, tensor: str, k: int) -> int:
-    """Least fJ of `tensor`'s traffic when level k is its innermost keeper, over every mapping.
+def _operand_bound(workload: Workload, arch: Arch, tensor: str, k: int, shares: tuple[int, ...] | None = None) -> int:
+    """Least fJ of `tensor`'s traffic when level k is its innermost keeper, over every mapping (whose
+    fanout j shares each word of the tensor among at most `shares[j]` children, when given).
 
     The tensor crosses DRAM once (W and I read, O first written) and, when
     k is on chip, is filled into k once (O: drained from it once, where
@@ -308,10 +355,13 @@ def _operand_bound(workload: Workload, arch: Arch, tensor: str, k: int) -> int:
     below = [(arch.level_index(f.parent), j, f) for j, f in enumerate(arch.fanouts)
              if arch.level_index(f.parent) >= k]
 
+    def share(j: int) -> int:
+        most = _most_shared(workload, arch, j, tensor)
+        return most if shares is None else min(most, shares[j])
+
     def volume(fanouts) -> int:
         """Least words crossing above `fanouts` (those that shrink the stream)."""
-        shrink = prod(_most_shared(workload, arch, j, tensor) for _, j, f in fanouts
-                      if (f.reduction if tensor == "O" else f.multicast))
+        shrink = prod(share(j) for _, j, f in fanouts if (f.reduction if tensor == "O" else f.multicast))
         return max(-(-workload.macs // shrink), floor)
 
     hops = sum(f.hop_energy * volume([entry for entry in below if entry[0] > at]) for at, _, f in below)
