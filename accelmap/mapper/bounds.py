@@ -62,15 +62,21 @@ def _traffic_bound(workload: Workload, arch: Arch) -> int:
     of a level."""
     options = [_keep_options(workload, arch, t) for t in TENSORS]
     table = _delivery_table(workload, arch)
+    # every combination's energy before refetches, cheapest first: those above the best so far are skipped
+    through = [np.array([energy for _, energy in opts], dtype=np.int64) for opts in options]
+    innermost = [[kept[-1] if kept else 0 for kept, _ in opts] for opts in options]
+    delivered = np.array([[[table[kw, ki, ko] for ko in innermost[2]] for ki in innermost[1]] for kw in innermost[0]],
+                         dtype=np.int64).reshape(len(options[0]), len(options[1]), len(options[2]))
+    totals = delivered + through[0][:, None, None] + through[1][None, :, None] + through[2][None, None, :]
     memo: dict[tuple, int] = {}
     grids: dict[tuple[str, ...], _Grid] = {}
     best = None
-    for combo in sorted(product(*options), key=lambda c: table[tuple(kept[-1] if kept else 0 for kept, _ in c)]
-                        + sum(through for _, through in c)):
-        total = table[tuple(kept[-1] if kept else 0 for kept, _ in combo)] + sum(through for _, through in combo)
+    for flat in np.argsort(totals, axis=None, kind="stable"):
+        picks = np.unravel_index(flat, totals.shape)
+        total = int(totals[picks])
         if best is not None and total >= best:
             break
-        keeps = {t: kept for t, (kept, _) in zip(TENSORS, combo)}
+        keeps = {t: options[x][int(picks[x])][0] for x, t in enumerate(TENSORS)}
         extra = 0
         for i in range(1, len(arch.levels)):
             extra = max(extra, _refetch_bound(workload, arch, i, keeps, memo, grids))
@@ -337,7 +343,8 @@ def _innermost_candidates(arch: Arch, tensor: str) -> list[int]:
 
 def _operand_bound(workload: Workload, arch: Arch, tensor: str, k: int, shares: tuple[int, ...] | None = None) -> int:
     """Least fJ of `tensor`'s traffic when level k is its innermost keeper, over every mapping (whose
-    fanout j shares each word of the tensor among at most `shares[j]` children, when given).
+    fanout j shares each word of the tensor among at most `shares[j]` children, when given: at most
+    `_most_shared`).
 
     The tensor crosses DRAM once (W and I read, O first written) and, when
     k is on chip, is filled into k once (O: drained from it once, where
@@ -356,8 +363,7 @@ def _operand_bound(workload: Workload, arch: Arch, tensor: str, k: int, shares: 
              if arch.level_index(f.parent) >= k]
 
     def share(j: int) -> int:
-        most = _most_shared(workload, arch, j, tensor)
-        return most if shares is None else min(most, shares[j])
+        return _most_shared(workload, arch, j, tensor) if shares is None else shares[j]
 
     def volume(fanouts) -> int:
         """Least words crossing above `fanouts` (those that shrink the stream)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from math import prod
 
 from accelmap.arch.spec import Accounting, Arch, TensorCost
@@ -334,6 +335,7 @@ def score(cost: Cost, objective: str) -> int:
     raise ValueError(f"unknown objective {objective!r}; objectives are {', '.join(OBJECTIVES)}")
 
 
+@lru_cache(maxsize=1024)
 def touched_input_words(workload: Workload) -> int:
     """Distinct input words the layer reads: rows and columns skipped by a stride are not counted."""
     dims = workload.dims
