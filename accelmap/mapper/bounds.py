@@ -92,7 +92,7 @@ def _delivery_table(workload: Workload, arch: Arch) -> dict[tuple[int, ...], int
     (each dim is irrelevant to one tensor), so the three shares at a fanout multiply to at most its size
     (`_share_splits`). Without that structure each tensor gets its largest share alone."""
     candidates = [_innermost_candidates(arch, t) for t in TENSORS]
-    disjoint = all(sum(d not in workload.relevant(t) for t in TENSORS) <= 1
+    disjoint = all(sum(d not in _relevant(workload, t) for t in TENSORS) <= 1
                    for d, b in workload.bounds if max_padded_bound(b) > 1)
     per_fanout = [_share_splits(workload, arch, j) if disjoint else [] for j in range(len(arch.fanouts))]
     while prod(len(options) for options in per_fanout) > SPLITS:
@@ -104,8 +104,8 @@ def _delivery_table(workload: Workload, arch: Arch) -> dict[tuple[int, ...], int
     splits = list(product(*per_fanout)) if arch.fanouts else [None]
     energy = {}
     for x, t in enumerate(TENSORS):
+        shares = {split: None if split is None else tuple(triple[x] for triple in split) for split in splits}
         for k in candidates[x]:
-            shares = {split: None if split is None else tuple(triple[x] for triple in split) for split in splits}
             values = {v: _operand_bound(workload, arch, t, k, v) for v in set(shares.values())}
             energy[t, k] = np.array([values[shares[split]] for split in splits], dtype=np.int64)
     return {ks: int(sum(energy[t, k] for t, k in zip(TENSORS, ks)).min()) for ks in product(*candidates)}
@@ -196,7 +196,7 @@ def _least_refetch(workload: Workload, arch: Arch, level: int, keeper: dict[str,
     for t in keeper:
         if keeper[t] == level:
             pools.setdefault(next((p.name for p in at.partitions if t in p.tensors), ""), []).append(t)
-    irrelevant = {t: [d for d in DIMS if d not in workload.relevant(t) and workload.bound(d) > 1] for t in TENSORS}
+    irrelevant = {t: [d for d in DIMS if d not in _relevant(workload, t) and _bound(workload, d) > 1] for t in TENSORS}
     fill_price, parent_price, shares = {}, {}, {}
     for t in keeper:
         above = arch.levels[parent[t]].tensors[t]
@@ -244,11 +244,11 @@ class _Grid:
 
     def __init__(self, workload: Workload, dims: tuple[str, ...]):
         self.workload = workload
-        most = {d: len(_ceil_values(workload.bound(d))) for d in dims}
+        most = {d: len(_ceil_values(_bound(workload, d))) for d in dims}
         while prod(most.values()) > GRID_POINTS and max(most.values(), default=0) > 4:
             widest = max(most, key=most.get)
             most[widest] = max(4, most[widest] * 3 // 4)
-        axes = [_tile_candidates(workload.bound(d), most[d]) for d in dims]
+        axes = [_tile_candidates(_bound(workload, d), most[d]) for d in dims]
         tiles = np.meshgrid(*(np.array([tile for tile, _ in axis], dtype=np.int64) for axis in axes), indexing="ij")
         factors = np.meshgrid(*(np.array([f for _, f in axis], dtype=np.int64) for axis in axes), indexing="ij")
         self.size = tiles[0].size if dims else 1
@@ -286,7 +286,7 @@ class _Grid:
         if key not in self._memo:
             refetch = np.ones(self.size, dtype=np.int64)
             for d in DIMS:
-                if d not in self.workload.relevant(tensor) and self.workload.bound(d) > 1:
+                if d not in _relevant(self.workload, tensor) and _bound(self.workload, d) > 1:
                     refetch = refetch * self.factor[d]
             self._memo[key] = refetch
         return self._memo[key]
@@ -323,6 +323,18 @@ def _tile_candidates(bound: int, most: int) -> list[tuple[int, int]]:
     return [(-(-bound // band[-1]), band[0]) for band in bands if band]
 
 
+@lru_cache(maxsize=4096)
+def _relevant(workload: Workload, tensor: str) -> frozenset[str]:
+    """`Workload.relevant`, once per workload."""
+    return workload.relevant(tensor)
+
+
+@lru_cache(maxsize=4096)
+def _bound(workload: Workload, dim: str) -> int:
+    """`Workload.bound`, once per workload."""
+    return workload.bound(dim)
+
+
 @lru_cache(maxsize=1024)
 def _ceil_values(bound: int) -> list[int]:
     """Every value of ceil(bound / tile), ascending."""
@@ -356,7 +368,7 @@ def _operand_bound(workload: Workload, arch: Arch, tensor: str, k: int, shares: 
     factors of the fanouts below it. O's updates are priced at the cheaper of a first write and an update,
     except one per output word (each word has a first write).
     """
-    levels, relevant = arch.levels, workload.relevant(tensor)
+    levels, relevant = arch.levels, _relevant(workload, tensor)
     words = touched_input_words(workload) if tensor == "I" else workload.tensor_words(tensor)
     floor = prod(b for d, b in workload.bounds if d in relevant)
     below = [(arch.level_index(f.parent), j, f) for j, f in enumerate(arch.fanouts)
@@ -388,7 +400,7 @@ def _operand_bound(workload: Workload, arch: Arch, tensor: str, k: int, shares: 
 def _most_shared(workload: Workload, arch: Arch, j: int, tensor: str) -> int:
     """The largest product of fanout j's spatial factors irrelevant to `tensor`: per axis its size when
     it may unroll such a dim (`x_dims` / `y_dims`), at most those dims' (padded) bounds, else 1."""
-    fanout, relevant, most = arch.fanouts[j], workload.relevant(tensor), 1
+    fanout, relevant, most = arch.fanouts[j], _relevant(workload, tensor), 1
     for axis, size in (("X", fanout.x), ("Y", fanout.y)):
         reach = prod(max_padded_bound(b) for d, b in workload.bounds
                      if d not in relevant and axis_allows(arch, (axis, j), d))
