@@ -16,7 +16,7 @@ from math import prod
 
 import numpy as np
 
-from accelmap.arch.spec import Arch
+from accelmap.arch.spec import Arch, Fanout
 from accelmap.ir.workload import DIMS, TENSORS, Workload
 from accelmap.mapper.model import ceil_div, exact_bandwidth, psum_write_energy, touched_input_words
 from accelmap.mapper.slots import axis_allows, keep_choice, max_padded_bound
@@ -66,7 +66,7 @@ def _traffic_bound(workload: Workload, arch: Arch) -> int:
     through = [np.array([energy for _, energy in opts], dtype=np.int64) for opts in options]
     innermost = [[kept[-1] if kept else 0 for kept, _ in opts] for opts in options]
     delivered = np.array([[[table[kw, ki, ko] for ko in innermost[2]] for ki in innermost[1]] for kw in innermost[0]],
-                         dtype=np.int64).reshape(len(options[0]), len(options[1]), len(options[2]))
+                         dtype=np.int64)
     totals = delivered + through[0][:, None, None] + through[1][None, :, None] + through[2][None, None, :]
     memo: dict[tuple, int] = {}
     grids: dict[tuple[str, ...], _Grid] = {}
@@ -121,8 +121,7 @@ def _share_splits(workload: Workload, arch: Arch, j: int) -> list[tuple[int, int
     (1 where the fanout neither multicasts it nor reduces it: it gains nothing), their product at most
     the fanout's size; every split is at or below one of these."""
     fanout, size = arch.fanouts[j], arch.fanouts[j].x * arch.fanouts[j].y
-    most = [_most_shared(workload, arch, j, t) if (fanout.reduction if t == "O" else fanout.multicast) else 1
-            for t in TENSORS]
+    most = [_most_shared(workload, arch, j, t) if _shrinks(fanout, t) else 1 for t in TENSORS]
     out = []
     for w in range(1, most[0] + 1):
         for i in range(1, min(most[1], size // w) + 1):
@@ -196,13 +195,11 @@ def _least_refetch(workload: Workload, arch: Arch, level: int, keeper: dict[str,
     for t in keeper:
         if keeper[t] == level:
             pools.setdefault(next((p.name for p in at.partitions if t in p.tensors), ""), []).append(t)
-    irrelevant = {t: [d for d in DIMS if d not in _relevant(workload, t) and _bound(workload, d) > 1] for t in TENSORS}
     fill_price, parent_price, shares = {}, {}, {}
     for t in keeper:
         above = arch.levels[parent[t]].tensors[t]
-        flag = "reduction" if t == "O" else "multicast"
         shares[t] = prod(_most_shared(workload, arch, j, t) for j, f in enumerate(arch.fanouts)
-                         if parent[t] <= arch.level_index(f.parent) < level and getattr(f, flag))
+                         if parent[t] <= arch.level_index(f.parent) < level and _shrinks(f, t))
         if t == "O":
             fill_price[t] = 0
             parent_price[t] = min(above.update_energy, psum_write_energy(above, arch.accounting))
@@ -212,7 +209,7 @@ def _least_refetch(workload: Workload, arch: Arch, level: int, keeper: dict[str,
     best = None
     for star in [*keeper, None]:
         payers = [t for t in keeper if t != star]
-        dims = tuple(d for d in DIMS if any(d in irrelevant[t] for t in payers))
+        dims = tuple(d for d in DIMS if any(d in _irrelevant(workload, t) for t in payers))
         grid = _Grid.of(workload, dims, cache)
         fits = np.ones(grid.size, dtype=bool)
         for tensors in pools.values():
@@ -244,11 +241,11 @@ class _Grid:
 
     def __init__(self, workload: Workload, dims: tuple[str, ...]):
         self.workload = workload
-        most = {d: len(_ceil_values(_bound(workload, d))) for d in dims}
+        most = {d: len(_ceil_values(workload.bound(d))) for d in dims}
         while prod(most.values()) > GRID_POINTS and max(most.values(), default=0) > 4:
             widest = max(most, key=most.get)
             most[widest] = max(4, most[widest] * 3 // 4)
-        axes = [_tile_candidates(_bound(workload, d), most[d]) for d in dims]
+        axes = [_tile_candidates(workload.bound(d), most[d]) for d in dims]
         tiles = np.meshgrid(*(np.array([tile for tile, _ in axis], dtype=np.int64) for axis in axes), indexing="ij")
         factors = np.meshgrid(*(np.array([f for _, f in axis], dtype=np.int64) for axis in axes), indexing="ij")
         self.size = tiles[0].size if dims else 1
@@ -285,9 +282,8 @@ class _Grid:
         key = ("refetch", tensor)
         if key not in self._memo:
             refetch = np.ones(self.size, dtype=np.int64)
-            for d in DIMS:
-                if d not in _relevant(self.workload, tensor) and _bound(self.workload, d) > 1:
-                    refetch = refetch * self.factor[d]
+            for d in _irrelevant(self.workload, tensor):
+                refetch = refetch * self.factor[d]
             self._memo[key] = refetch
         return self._memo[key]
 
@@ -330,9 +326,14 @@ def _relevant(workload: Workload, tensor: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=4096)
-def _bound(workload: Workload, dim: str) -> int:
-    """`Workload.bound`, once per workload."""
-    return workload.bound(dim)
+def _irrelevant(workload: Workload, tensor: str) -> tuple[str, ...]:
+    """The dims irrelevant to `tensor` that have a loop (bound > 1), in DIMS order."""
+    return tuple(d for d in DIMS if d not in _relevant(workload, tensor) and workload.bound(d) > 1)
+
+
+def _shrinks(fanout: Fanout, tensor: str) -> bool:
+    """Whether `fanout` shares `tensor`'s words among its children: it reduces O, multicasts W and I."""
+    return fanout.reduction if tensor == "O" else fanout.multicast
 
 
 @lru_cache(maxsize=1024)
@@ -369,7 +370,7 @@ def _operand_bound(workload: Workload, arch: Arch, tensor: str, k: int, shares: 
     except one per output word (each word has a first write).
     """
     levels, relevant = arch.levels, _relevant(workload, tensor)
-    words = touched_input_words(workload) if tensor == "I" else workload.tensor_words(tensor)
+    words = _tensor_words(workload, tensor)
     floor = prod(b for d, b in workload.bounds if d in relevant)
     below = [(arch.level_index(f.parent), j, f) for j, f in enumerate(arch.fanouts)
              if arch.level_index(f.parent) >= k]
@@ -379,7 +380,7 @@ def _operand_bound(workload: Workload, arch: Arch, tensor: str, k: int, shares: 
 
     def volume(fanouts) -> int:
         """Least words crossing above `fanouts` (those that shrink the stream)."""
-        shrink = prod(share(j) for _, j, f in fanouts if (f.reduction if tensor == "O" else f.multicast))
+        shrink = prod(share(j) for _, j, f in fanouts if _shrinks(f, tensor))
         return max(-(-workload.macs // shrink), floor)
 
     hops = sum(f.hop_energy * volume([entry for entry in below if entry[0] > at]) for at, _, f in below)
