@@ -196,6 +196,7 @@ def _least_refetch(workload: Workload, arch: Arch, level: int, keeper: dict[str,
         if keeper[t] == level:
             pools.setdefault(next((p.name for p in at.partitions if t in p.tensors), ""), []).append(t)
     fill_price, parent_price, shares = {}, {}, {}
+    hop_price = {t: _hops_between(arch, parent[t], keeper[t]) for t in keeper}
     for t in keeper:
         above = arch.levels[parent[t]].tensors[t]
         shares[t] = prod(_most_shared(workload, arch, j, t) for j, f in enumerate(arch.fanouts)
@@ -229,7 +230,8 @@ def _least_refetch(workload: Workload, arch: Arch, level: int, keeper: dict[str,
             refetch = grid.refetch(t)
             # parent reads >= |t| R / S, but never fewer than the one crossing already counted
             shared = np.maximum(refetch - shares[t], 0) // shares[t]
-            extra += _tensor_words(workload, t) * ((refetch - 1) * fill_price[t] + shared * parent_price[t])
+            extra += _tensor_words(workload, t) * ((refetch - 1) * fill_price[t]
+                                                   + shared * (parent_price[t] + hop_price[t]))
         least = int(extra[fits].min())
         best = least if best is None else min(best, least)
     return best or 0
@@ -361,7 +363,7 @@ def _operand_bound(workload: Workload, arch: Arch, tensor: str, k: int, shares: 
 
     The tensor crosses DRAM once (W and I read, O first written) and, when
     k is on chip, is filled into k once (O: drained from it once, where
-    drains are priced). The MACs read W and I from k (update O at k)
+    drains are priced), each word crossing every fanout above k once. The MACs read W and I from k (update O at k)
     MACs / M times, M being the multicast (reduction) factor of the fanouts
     below k: at most `_most_shared` of each, and at most the product of the
     tensor's irrelevant bounds, so at least the tensor's relevant iteration
@@ -384,6 +386,7 @@ def _operand_bound(workload: Workload, arch: Arch, tensor: str, k: int, shares: 
         return max(-(-workload.macs // shrink), floor)
 
     hops = sum(f.hop_energy * volume([entry for entry in below if entry[0] > at]) for at, _, f in below)
+    hops += words * _hops_between(arch, 0, k)          # each word crosses every fanout above k at least once
     at_k, dram, macs_side = levels[k].tensors[tensor], levels[0].tensors[tensor], volume(below)
     if tensor != "O":
         if k == 0:
@@ -396,6 +399,12 @@ def _operand_bound(workload: Workload, arch: Arch, tensor: str, k: int, shares: 
         energy += words * psum_write_energy(dram, arch.accounting)
         energy += words * at_k.read_energy if arch.accounting.drain_reads else 0
     return energy
+
+
+def _hops_between(arch: Arch, top: int, bottom: int) -> int:
+    """fJ of one word's hops through the fanouts between levels `top` and `bottom` (parents top..bottom-1):
+    a word moved between them crosses each at least once (a multicast or reduced word counts once)."""
+    return sum(f.hop_energy for f in arch.fanouts if top <= arch.level_index(f.parent) < bottom)
 
 
 def _most_shared(workload: Workload, arch: Arch, j: int, tensor: str) -> int:
