@@ -159,82 +159,132 @@ def _refetch_bound(workload: Workload, arch: Arch, level: int, keeps: dict[str, 
 
     The tensors crossing `level`'s boundary are those kept at `level` or
     below; each has a parent (its nearest keeper above, DRAM at the top) and
-    a keeper at or below `level`. Of them, every one but the tensor
-    irrelevant to the innermost temporal loop above `level` (the reused one,
-    `star`) has its whole block of an iteration of the loops above `level`
-    brought from its parent (and filled into its keeper) at every iteration
-    and copy: |t| x R_t words, R_t the product over t's irrelevant dims of
-    ceil(bound / tile), the tile being `level`'s; the parent reads each word
-    once for up to S_t copies (the multicast, for O reduction, shares of the
-    fanouts between them). The tiles of the tensors `level` keeps must fit
-    it. A star kept only below `level` is reused only if no loop relevant to
-    it lies between: its block (`_core_words`) fits that keeper's copies
-    below `level`. Minimised over the star and the tiles (`_Grid`: per dim
-    the smallest tile for each value of ceil(bound / tile), as the tiles
-    only grow with it); the words beyond the first are priced at the
-    parent's read (O: update, or first write if cheaper) and the keeper's
-    write (W, I).
+    one or more keepers at or below `level` (the first two are used). Of
+    them, every one but the tensor irrelevant to the innermost temporal loop
+    above `level` (the reused one, `star`) has its whole block of an
+    iteration of the loops above `level` brought into each of those keepers
+    at every iteration and copy: |t| x R_t words, R_t the product over t's
+    irrelevant dims of ceil(bound / tile), the tile being `level`'s. Each
+    keeper's parent (the previous one in the chain) reads each word once
+    for up to S_t copies: above `level`, the multicast (for O reduction)
+    shares of the fanouts between it and `level`; at or below `level`, 1.
+    The tiles of the tensors `level` keeps must fit it. The star, when its
+    first keeper is below `level`, is reused only if no loop relevant to it
+    lies between: its block (`_core_words`) fits that keeper's copies below
+    `level`; at its next keeper the same holds, or a loop relevant to it
+    lies between and the star is brought there R_t times too. Minimised over
+    the star and the tiles (`_Grid`: per dim the smallest tile for each
+    value of ceil(bound / tile), as the tiles only grow with it); the words
+    beyond the first are priced at the parent's read (O: update, or first
+    write if cheaper) with a hop through each fanout between, and the
+    keeper's write (W, I).
     """
-    below = {t: [j for j in keeps[t] if j >= level] for t in TENSORS}
+    below = {t: tuple(j for j in keeps[t] if j >= level) for t in TENSORS}
     scope = [t for t in TENSORS if below[t]]
-    if len(scope) < 2:
+    if len(scope) < 2 and not any(len(below[t]) > 1 for t in scope):
         return 0
-    keeper = {t: below[t][0] for t in scope}
-    parent = {t: max((j for j in keeps[t] if j < level), default=0) for t in scope}
-    key = (level, tuple((t, keeper[t], parent[t]) for t in scope))
+    # the parent and at most two keepers: further keepers' refetches are left out (fewer distinct chains to price)
+    chain = {t: (max((j for j in keeps[t] if j < level), default=0), *below[t][:2]) for t in scope}
+    key = (level, tuple(sorted(chain.items())))
     if key not in memo:
-        memo[key] = _least_refetch(workload, arch, level, keeper, parent, grids)
+        memo[key] = _least_refetch(workload, arch, level, chain, grids)
     return memo[key]
 
 
-def _least_refetch(workload: Workload, arch: Arch, level: int, keeper: dict[str, int],
-                   parent: dict[str, int], cache: dict) -> int:
-    """`_refetch_bound` for the tensors in `keeper` (their keeper at or below `level`) and their parents."""
+def _least_refetch(workload: Workload, arch: Arch, level: int, chain: dict[str, tuple[int, ...]], cache: dict) -> int:
+    """`_refetch_bound` for the tensors in `chain` (each its parent above `level`, then its keepers at or below)."""
     at = arch.levels[level]
     pools: dict[str, list[str]] = {}
-    for t in keeper:
-        if keeper[t] == level:
+    for t, (_, first, *_) in chain.items():
+        if first == level:
             pools.setdefault(next((p.name for p in at.partitions if t in p.tensors), ""), []).append(t)
-    fill_price, parent_price, shares = {}, {}, {}
-    hop_price = {t: _hops_between(arch, parent[t], keeper[t]) for t in keeper}
-    for t in keeper:
-        above = arch.levels[parent[t]].tensors[t]
-        shares[t] = prod(_most_shared(workload, arch, j, t) for j, f in enumerate(arch.fanouts)
-                         if parent[t] <= arch.level_index(f.parent) < level and _shrinks(f, t))
-        if t == "O":
-            fill_price[t] = 0
-            parent_price[t] = min(above.update_energy, psum_write_energy(above, arch.accounting))
-        else:
-            fill_price[t] = arch.levels[keeper[t]].tensors[t].write_energy
-            parent_price[t] = above.read_energy
     best = None
-    for star in [*keeper, None]:
-        payers = [t for t in keeper if t != star]
-        dims = tuple(d for d in DIMS if any(d in _irrelevant(workload, t) for t in payers))
-        grid = _Grid.of(workload, dims, cache)
-        fits = np.ones(grid.size, dtype=bool)
-        for tensors in pools.values():
-            have = at.usable_bits(tensors[0])
-            if have is not None:
-                fits &= sum(grid.words(t) * at.tensors[t].word_bits for t in tensors) <= have
-        if star is not None and keeper[star] > level:
-            home = arch.levels[keeper[star]]
-            have = home.usable_bits(star)
-            if have is not None:
-                copies = prod(f.x * f.y for f in arch.fanouts if level <= arch.level_index(f.parent) < keeper[star])
-                fits &= grid.core(star) <= have // home.tensors[star].word_bits * copies
-        if not fits.any():
-            continue
-        extra = np.zeros(grid.size, dtype=np.int64)
-        for t in payers:
-            refetch = grid.refetch(t)
-            # parent reads >= |t| R / S, but never fewer than the one crossing already counted
-            shared = np.maximum(refetch - shares[t], 0) // shares[t]
-            extra += _tensor_words(workload, t) * ((refetch - 1) * fill_price[t]
-                                                   + shared * (parent_price[t] + hop_price[t]))
-        least = int(extra[fits].min())
-        best = least if best is None else min(best, least)
+    for star in [*chain, None]:
+        payers = [t for t in chain if t != star]
+        checked = [t for t in chain if t == star and len(chain[t]) > 2]
+        # with the star's further keeper the grid has more dims, so coarser bands: each is a bound, take the larger
+        found = [_least_on_grid(workload, arch, level, chain, pools, star, payers, with_star, cache)
+                 for with_star in {False, bool(checked)}]
+        if None not in found:                   # None: no tile fits, this star is impossible
+            best = max(found) if best is None else min(best, max(found))
     return best or 0
+
+
+def _least_on_grid(workload: Workload, arch: Arch, level: int, chain: dict[str, tuple[int, ...]],
+                   pools: dict[str, list[str]], star: str | None, payers: list[str], with_star: bool,
+                   cache: dict) -> int | None:
+    """Least over the tiles of `level` (where they fit) of the payers' refetches, and with `with_star` the
+    star's at its further keepers; None when no tile fits."""
+    dims = tuple(d for d in DIMS if any(d in _irrelevant(workload, t) for t in [*payers, *([star] if with_star else [])]))
+    grid = _Grid.of(workload, dims, cache)
+    fits = grid.memo(("pools", level, tuple(map(tuple, pools.values()))), lambda: _pools_fit(arch, grid, level, pools))
+    if star is not None and chain[star][1] > level:
+        fits = fits & _core_fits(workload, arch, grid, star, level, chain[star][1])     # not in place: cached
+    if not fits.any():
+        return None
+    extra = np.zeros(grid.size, dtype=np.int64)
+    for t in payers:
+        for parent, keeper in zip(chain[t], chain[t][1:]):
+            extra += _refetch_energy(workload, arch, grid, t, parent, keeper, level)
+    if with_star:
+        for parent, keeper in zip(chain[star][1:], chain[star][2:]):
+            refetched = ~_core_fits(workload, arch, grid, star, level, keeper)
+            extra += np.where(refetched, _refetch_energy(workload, arch, grid, star, parent, keeper, level), 0)
+    return int(extra[fits].min())
+
+
+def _pools_fit(arch: Arch, grid: _Grid, level: int, pools: dict[str, list[str]]) -> np.ndarray:
+    """Where the tiles of the tensors `level` keeps fit its partitions (or its capacity)."""
+    at = arch.levels[level]
+    fits = np.ones(grid.size, dtype=bool)
+    for tensors in pools.values():
+        have = at.usable_bits(tensors[0])
+        if have is not None:
+            fits &= sum(grid.words(t) * at.tensors[t].word_bits for t in tensors) <= have
+    return fits
+
+
+def _core_fits(workload: Workload, arch: Arch, grid: _Grid, tensor: str, level: int, keeper: int) -> np.ndarray:
+    """Where `tensor`'s block of a `level` tile (`_core_words`) fits the copies of `keeper` below `level`."""
+    return grid.memo(("fits", tensor, level, keeper), lambda: _core_fit_mask(arch, grid, tensor, level, keeper))
+
+
+def _core_fit_mask(arch: Arch, grid: _Grid, tensor: str, level: int, keeper: int) -> np.ndarray:
+    """`_core_fits`, computed."""
+    home = arch.levels[keeper]
+    have = home.usable_bits(tensor)
+    if have is None:
+        return np.ones(grid.size, dtype=bool)
+    copies = prod(f.x * f.y for f in arch.fanouts if level <= arch.level_index(f.parent) < keeper)
+    return grid.core(tensor) <= have // home.tensors[tensor].word_bits * copies
+
+
+def _refetch_energy(workload: Workload, arch: Arch, grid: _Grid, tensor: str, parent: int, keeper: int,
+                    level: int) -> np.ndarray:
+    """fJ of bringing `tensor` into `keeper` from `parent` R times (R on each tile of `grid`, `level`'s) beyond
+    the first: the keeper's writes (W, I) and the parent's reads (O: updates, or first writes if cheaper)
+    with their hops. A parent above `level` reads each word once for the copies of `level` its fanouts
+    multicast (O: reduce); one at or below it reads every word of each copy (copies below `level` only
+    hold the same words more times)."""
+    return grid.memo(("refetch energy", tensor, parent, keeper, level),
+                     lambda: _refetch_array(workload, arch, grid, tensor, parent, keeper, level))
+
+
+def _refetch_array(workload: Workload, arch: Arch, grid: _Grid, tensor: str, parent: int, keeper: int,
+                   level: int) -> np.ndarray:
+    """`_refetch_energy`, computed."""
+    above = arch.levels[parent].tensors[tensor]
+    shares = prod(_most_shared(workload, arch, j, tensor) for j, f in enumerate(arch.fanouts)
+                  if parent <= arch.level_index(f.parent) < level and _shrinks(f, tensor))
+    if tensor == "O":
+        fill_price, parent_price = 0, min(above.update_energy, psum_write_energy(above, arch.accounting))
+    else:
+        fill_price, parent_price = arch.levels[keeper].tensors[tensor].write_energy, above.read_energy
+    refetch = grid.refetch(tensor)
+    # parent reads >= |t| R / S, but never fewer than the one crossing already counted
+    shared = np.maximum(refetch - shares, 0) // shares
+    return _tensor_words(workload, tensor) * ((refetch - 1) * fill_price
+                                              + shared * (parent_price + _hops_between(arch, parent, keeper)))
 
 
 class _Grid:
@@ -264,6 +314,12 @@ class _Grid:
         if dims not in cache:
             cache[dims] = _Grid(workload, dims)
         return cache[dims]
+
+    def memo(self, key: tuple, compute) -> object:
+        """`compute()`, once per `key` on this grid."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def words(self, tensor: str) -> object:
         """Tile words of `tensor` on every tile."""

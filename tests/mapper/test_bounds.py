@@ -101,3 +101,19 @@ def test_lower_bounds_count_each_word_crossing_the_fanouts_above_its_innermost_k
     wl = make_workload(p=4, c=3, k=4, kind="matmul")
     best = min(evaluate(wl, arch, m).energy for m in Mapspace(wl, arch).enumerate())
     assert lower_bounds(wl, arch).energy == 48 + 2712 + 3732 + 4584 <= best
+
+
+def test_lower_bounds_count_refetches_into_a_keeper_below_the_level_whose_capacity_forces_them():
+    # DRAM / a 64-bit GLB keeping W and I (8 words) / an 8-bit RF keeping one W word; matmul P12 C1 K4
+    # (W 4 words, I 12, O 48 at DRAM). Each tensor once: MACs 48 + O 48 x 210 + W 4 x (200 + 7 + 6 + 2)
+    # and 48 RF reads + I 12 x (200 + 7) and 48 GLB reads = 13,808. The GLB cannot hold the whole W and
+    # I: with W reused across the P loop above it (the cheap choice), I's tile leaves at most 8 - K_t
+    # rows of P, and a W tile of more than one word does not fit the RF, so with every K in the GLB the
+    # RF is refilled ceil(12 / 4) = 3 times: 2 x 4 words x (2 RF write + 6 GLB read) = 64 more. The
+    # bound is then the optimum of the whole mapspace enumerated.
+    arch = Arch(name="chain", levels=(dram(), Level("GLB", 64, costs(6, 7, 8, "WI"), frozenset("WI")),
+                                      Level("RF", 8, costs(1, 2, 3, "W"), frozenset("W"))),
+                fanouts=(), compute=Compute(macs_per_pe=1, mac_energy=1))
+    wl = make_workload(p=12, c=1, k=4, kind="matmul")
+    best = min(evaluate(wl, arch, m).energy for m in Mapspace(wl, arch).enumerate())
+    assert lower_bounds(wl, arch).energy == 13_808 + 64 == best
