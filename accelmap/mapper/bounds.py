@@ -31,18 +31,19 @@ class Bounds:
     cycles: int
 
 
-def lower_bounds(workload: Workload, arch: Arch) -> Bounds:
+def lower_bounds(workload: Workload, arch: Arch, padding: bool = True) -> Bounds:
     """Bounds every mapping meets: each tensor crosses DRAM once, every MAC's operands come from their
     innermost keeper (`_operand_bound`), a capacity forces refetches (`_refetch_bound`), MACs at peak
-    rate, DRAM bandwidth. Cached per (workload, arch)."""
-    key = (workload, id(arch))
+    rate, DRAM bandwidth. Without `padding`, for the mappings whose dims are not padded (the spatial
+    factors then divide the layer's own bounds: `_most_shared`). Cached per (workload, arch, padding)."""
+    key = (workload, id(arch), padding)
     hit = _BOUNDS.get(key)
     if hit is not None and hit[0] is arch:
         return hit[1]
     dram = arch.levels[0]
     w_words, i_words = workload.tensor_words("W"), touched_input_words(workload)
     o_words = workload.tensor_words("O")
-    energy = workload.macs * arch.compute.mac_energy + _traffic_bound(workload, arch)
+    energy = workload.macs * arch.compute.mac_energy + _traffic_bound(workload, arch, padding)
     read_bw, write_bw = exact_bandwidth(dram.read_bandwidth), exact_bandwidth(dram.write_bandwidth)
     cycles = max(-(-workload.macs // arch.peak_macs_per_cycle),
                  ceil_div(w_words + i_words, read_bw), ceil_div(o_words, write_bw))
@@ -52,16 +53,17 @@ def lower_bounds(workload: Workload, arch: Arch) -> Bounds:
     return _BOUNDS[key][1]
 
 
-_BOUNDS: dict[tuple[Workload, int], tuple[Arch, Bounds]] = {}
+_BOUNDS: dict[tuple[Workload, int, bool], tuple[Arch, Bounds]] = {}
 
 
-def _traffic_bound(workload: Workload, arch: Arch) -> int:
+def _traffic_bound(workload: Workload, arch: Arch, padding: bool) -> int:
     """Least fJ of the three tensors' traffic over every choice of the levels keeping each tensor
     (`_keep_options`): the least `_operand_bound`s of their innermost keepers together
     (`_delivery_table`), the words passing through the other keepers, and the largest `_refetch_bound`
     of a level."""
     options = [_keep_options(workload, arch, t) for t in TENSORS]
-    table = _delivery_table(workload, arch)
+    most = {(j, t): _most_shared(workload, arch, j, t, padding) for j in range(len(arch.fanouts)) for t in TENSORS}
+    table = _delivery_table(workload, arch, most)
     # every combination's energy before refetches, cheapest first: those above the best so far are skipped
     through = [np.array([energy for _, energy in opts], dtype=np.int64) for opts in options]
     innermost = [[kept[-1] if kept else 0 for kept, _ in opts] for opts in options]
@@ -79,14 +81,14 @@ def _traffic_bound(workload: Workload, arch: Arch) -> int:
         keeps = {t: options[x][int(picks[x])][0] for x, t in enumerate(TENSORS)}
         extra = 0
         for i in range(1, len(arch.levels)):
-            extra = max(extra, _refetch_bound(workload, arch, i, keeps, memo, grids))
+            extra = max(extra, _refetch_bound(workload, arch, i, keeps, memo, grids, most))
             if best is not None and total + extra >= best:
                 break
         best = total + extra if best is None else min(best, total + extra)
     return best
 
 
-def _delivery_table(workload: Workload, arch: Arch) -> dict[tuple[int, ...], int]:
+def _delivery_table(workload: Workload, arch: Arch, most: dict[tuple[int, str], int]) -> dict[tuple[int, ...], int]:
     """Per innermost keepers (of W, I, O) the least sum of their `_operand_bound`s over how each fanout's
     children may split among the tensors' sharing: the dims irrelevant to W, to I and to O are disjoint
     (each dim is irrelevant to one tensor), so the three shares at a fanout multiply to at most its size
@@ -94,17 +96,17 @@ def _delivery_table(workload: Workload, arch: Arch) -> dict[tuple[int, ...], int
     candidates = [_innermost_candidates(arch, t) for t in TENSORS]
     disjoint = all(sum(d not in _relevant(workload, t) for t in TENSORS) <= 1
                    for d, b in workload.bounds if max_padded_bound(b) > 1)
-    per_fanout = [_share_splits(workload, arch, j) if disjoint else [] for j in range(len(arch.fanouts))]
+    per_fanout = [_share_splits(arch, j, most) if disjoint else [] for j in range(len(arch.fanouts))]
     while prod(len(options) for options in per_fanout) > SPLITS:
         widest = max(range(len(per_fanout)), key=lambda j: len(per_fanout[j]))
         per_fanout[widest] = []
     # a fanout left out gets one "split" giving each tensor its largest share: it bounds them all
-    per_fanout = [options or [tuple(_most_shared(workload, arch, j, t) for t in TENSORS)]
+    per_fanout = [options or [tuple(most[j, t] for t in TENSORS)]
                   for j, options in enumerate(per_fanout)]
     splits = list(product(*per_fanout)) if arch.fanouts else [None]
     energy = {}
     for x, t in enumerate(TENSORS):
-        shares = {split: None if split is None else tuple(triple[x] for triple in split) for split in splits}
+        shares = {split: () if split is None else tuple(triple[x] for triple in split) for split in splits}
         for k in candidates[x]:
             values = {v: _operand_bound(workload, arch, t, k, v) for v in set(shares.values())}
             energy[t, k] = np.array([values[shares[split]] for split in splits], dtype=np.int64)
@@ -116,16 +118,16 @@ SPLITS = 20_000
 most splits give each tensor its largest share instead."""
 
 
-def _share_splits(workload: Workload, arch: Arch, j: int) -> list[tuple[int, int, int]]:
+def _share_splits(arch: Arch, j: int, most: dict[tuple[int, str], int]) -> list[tuple[int, int, int]]:
     """The largest (W, I, O) shares fanout j's children may have at once: each at most `_most_shared`
     (1 where the fanout neither multicasts it nor reduces it: it gains nothing), their product at most
     the fanout's size; every split is at or below one of these."""
     fanout, size = arch.fanouts[j], arch.fanouts[j].x * arch.fanouts[j].y
-    most = [_most_shared(workload, arch, j, t) if _shrinks(fanout, t) else 1 for t in TENSORS]
+    shared = [most[j, t] if _shrinks(fanout, t) else 1 for t in TENSORS]
     out = []
-    for w in range(1, most[0] + 1):
-        for i in range(1, min(most[1], size // w) + 1):
-            out.append((w, i, min(most[2], size // (w * i))))
+    for w in range(1, shared[0] + 1):
+        for i in range(1, min(shared[1], size // w) + 1):
+            out.append((w, i, min(shared[2], size // (w * i))))
     return out
 
 
@@ -154,7 +156,7 @@ def _keep_options(workload: Workload, arch: Arch, tensor: str) -> list[tuple[tup
 
 
 def _refetch_bound(workload: Workload, arch: Arch, level: int, keeps: dict[str, tuple[int, ...]],
-                   memo: dict[tuple, int], grids: dict) -> int:
+                   memo: dict[tuple, int], grids: dict, most: dict[tuple[int, str], int]) -> int:
     """Least fJ of the refetches level `level`'s capacity forces, given the levels keeping each tensor.
 
     The tensors crossing `level`'s boundary are those kept at `level` or
@@ -187,11 +189,12 @@ def _refetch_bound(workload: Workload, arch: Arch, level: int, keeps: dict[str, 
     chain = {t: (max((j for j in keeps[t] if j < level), default=0), *below[t][:2]) for t in scope}
     key = (level, tuple(sorted(chain.items())))
     if key not in memo:
-        memo[key] = _least_refetch(workload, arch, level, chain, grids)
+        memo[key] = _least_refetch(workload, arch, level, chain, grids, most)
     return memo[key]
 
 
-def _least_refetch(workload: Workload, arch: Arch, level: int, chain: dict[str, tuple[int, ...]], cache: dict) -> int:
+def _least_refetch(workload: Workload, arch: Arch, level: int, chain: dict[str, tuple[int, ...]], cache: dict,
+                   most: dict[tuple[int, str], int]) -> int:
     """`_refetch_bound` for the tensors in `chain` (each its parent above `level`, then its keepers at or below)."""
     at = arch.levels[level]
     pools: dict[str, list[str]] = {}
@@ -203,7 +206,7 @@ def _least_refetch(workload: Workload, arch: Arch, level: int, chain: dict[str, 
         payers = [t for t in chain if t != star]
         checked = [t for t in chain if t == star and len(chain[t]) > 2]
         # with the star's further keeper the grid has more dims, so coarser bands: each is a bound, take the larger
-        found = [_least_on_grid(workload, arch, level, chain, pools, star, payers, with_star, cache)
+        found = [_least_on_grid(workload, arch, level, chain, pools, star, payers, with_star, cache, most)
                  for with_star in {False, bool(checked)}]
         if None not in found:                   # None: no tile fits, this star is impossible
             best = max(found) if best is None else min(best, max(found))
@@ -212,7 +215,7 @@ def _least_refetch(workload: Workload, arch: Arch, level: int, chain: dict[str, 
 
 def _least_on_grid(workload: Workload, arch: Arch, level: int, chain: dict[str, tuple[int, ...]],
                    pools: dict[str, list[str]], star: str | None, payers: list[str], with_star: bool,
-                   cache: dict) -> int | None:
+                   cache: dict, most: dict[tuple[int, str], int]) -> int | None:
     """Least over the tiles of `level` (where they fit) of the payers' refetches, and with `with_star` the
     star's at its further keepers; None when no tile fits."""
     dims = tuple(d for d in DIMS if any(d in _irrelevant(workload, t) for t in [*payers, *([star] if with_star else [])]))
@@ -225,11 +228,11 @@ def _least_on_grid(workload: Workload, arch: Arch, level: int, chain: dict[str, 
     extra = np.zeros(grid.size, dtype=np.int64)
     for t in payers:
         for parent, keeper in zip(chain[t], chain[t][1:]):
-            extra += _refetch_energy(workload, arch, grid, t, parent, keeper, level)
+            extra += _refetch_energy(workload, arch, grid, t, parent, keeper, level, most)
     if with_star:
         for parent, keeper in zip(chain[star][1:], chain[star][2:]):
             refetched = ~_core_fits(workload, arch, grid, star, level, keeper)
-            extra += np.where(refetched, _refetch_energy(workload, arch, grid, star, parent, keeper, level), 0)
+            extra += np.where(refetched, _refetch_energy(workload, arch, grid, star, parent, keeper, level, most), 0)
     return int(extra[fits].min())
 
 
@@ -260,21 +263,21 @@ def _core_fit_mask(arch: Arch, grid: _Grid, tensor: str, level: int, keeper: int
 
 
 def _refetch_energy(workload: Workload, arch: Arch, grid: _Grid, tensor: str, parent: int, keeper: int,
-                    level: int) -> np.ndarray:
+                    level: int, most: dict[tuple[int, str], int]) -> np.ndarray:
     """fJ of bringing `tensor` into `keeper` from `parent` R times (R on each tile of `grid`, `level`'s) beyond
     the first: the keeper's writes (W, I) and the parent's reads (O: updates, or first writes if cheaper)
     with their hops. A parent above `level` reads each word once for the copies of `level` its fanouts
     multicast (O: reduce); one at or below it reads every word of each copy (copies below `level` only
     hold the same words more times)."""
     return grid.memo(("refetch energy", tensor, parent, keeper, level),
-                     lambda: _refetch_array(workload, arch, grid, tensor, parent, keeper, level))
+                     lambda: _refetch_array(workload, arch, grid, tensor, parent, keeper, level, most))
 
 
 def _refetch_array(workload: Workload, arch: Arch, grid: _Grid, tensor: str, parent: int, keeper: int,
-                   level: int) -> np.ndarray:
+                   level: int, most: dict[tuple[int, str], int]) -> np.ndarray:
     """`_refetch_energy`, computed."""
     above = arch.levels[parent].tensors[tensor]
-    shares = prod(_most_shared(workload, arch, j, tensor) for j, f in enumerate(arch.fanouts)
+    shares = prod(most[j, tensor] for j, f in enumerate(arch.fanouts)
                   if parent <= arch.level_index(f.parent) < level and _shrinks(f, tensor))
     if tensor == "O":
         fill_price, parent_price = 0, min(above.update_energy, psum_write_energy(above, arch.accounting))
@@ -412,16 +415,16 @@ def _innermost_candidates(arch: Arch, tensor: str) -> list[int]:
     return [i for i, choice in enumerate(choices) if i >= deepest_forced and choice is not False]
 
 
-def _operand_bound(workload: Workload, arch: Arch, tensor: str, k: int, shares: tuple[int, ...] | None = None) -> int:
-    """Least fJ of `tensor`'s traffic when level k is its innermost keeper, over every mapping (whose
-    fanout j shares each word of the tensor among at most `shares[j]` children, when given: at most
-    `_most_shared`).
+def _operand_bound(workload: Workload, arch: Arch, tensor: str, k: int, shares: tuple[int, ...]) -> int:
+    """Least fJ of `tensor`'s traffic when level k is its innermost keeper, over every mapping whose
+    fanout j shares each word of the tensor among at most `shares[j]` children (`_most_shared` at most).
 
     The tensor crosses DRAM once (W and I read, O first written) and, when
     k is on chip, is filled into k once (O: drained from it once, where
-    drains are priced), each word crossing every fanout above k once. The MACs read W and I from k (update O at k)
-    MACs / M times, M being the multicast (reduction) factor of the fanouts
-    below k: at most `_most_shared` of each, and at most the product of the
+    drains are priced), each word crossing every fanout above k once. The
+    MACs read W and I from k (update O at k) MACs / M times, M being the
+    multicast (reduction) factor of the fanouts below k: at most their
+    `shares`, and at most the product of the
     tensor's irrelevant bounds, so at least the tensor's relevant iteration
     space. Each fanout on that path delivers as many words, divided by the
     factors of the fanouts below it. O's updates are priced at the cheaper of a first write and an update,
@@ -433,12 +436,9 @@ def _operand_bound(workload: Workload, arch: Arch, tensor: str, k: int, shares: 
     below = [(arch.level_index(f.parent), j, f) for j, f in enumerate(arch.fanouts)
              if arch.level_index(f.parent) >= k]
 
-    def share(j: int) -> int:
-        return _most_shared(workload, arch, j, tensor) if shares is None else shares[j]
-
     def volume(fanouts) -> int:
         """Least words crossing above `fanouts` (those that shrink the stream)."""
-        shrink = prod(share(j) for _, j, f in fanouts if _shrinks(f, tensor))
+        shrink = prod(shares[j] for _, j, f in fanouts if _shrinks(f, tensor))
         return max(-(-workload.macs // shrink), floor)
 
     hops = sum(f.hop_energy * volume([entry for entry in below if entry[0] > at]) for at, _, f in below)
@@ -463,12 +463,24 @@ def _hops_between(arch: Arch, top: int, bottom: int) -> int:
     return sum(f.hop_energy for f in arch.fanouts if top <= arch.level_index(f.parent) < bottom)
 
 
-def _most_shared(workload: Workload, arch: Arch, j: int, tensor: str) -> int:
-    """The largest product of fanout j's spatial factors irrelevant to `tensor`: per axis its size when
-    it may unroll such a dim (`x_dims` / `y_dims`), at most those dims' (padded) bounds, else 1."""
-    fanout, relevant, most = arch.fanouts[j], _relevant(workload, tensor), 1
-    for axis, size in (("X", fanout.x), ("Y", fanout.y)):
-        reach = prod(max_padded_bound(b) for d, b in workload.bounds
-                     if d not in relevant and axis_allows(arch, (axis, j), d))
-        most *= min(size, reach)
-    return most
+def _most_shared(workload: Workload, arch: Arch, j: int, tensor: str, padding: bool) -> int:
+    """The largest product of fanout j's spatial factors irrelevant to `tensor`: a dim's factors on the
+    X and Y axes (where `x_dims` / `y_dims` let it) multiply to a divisor of its bound (with `padding`, of
+    a value it may be padded to: `slots.max_padded_bound`), each axis's factors to at most its size."""
+    fanout, relevant = arch.fanouts[j], _relevant(workload, tensor)
+    reach = {(1, 1)}
+    for d, b in workload.bounds:
+        if d in relevant or b == 1:
+            continue
+        on_x, on_y = axis_allows(arch, ("X", j), d), axis_allows(arch, ("Y", j), d)
+        values = range(b, max_padded_bound(b) + 1) if padding else (b,)
+        pairs = {(fx, fy) for v in values for fx in _divisors(v) if fx <= fanout.x and (on_x or fx == 1)
+                 for fy in _divisors(v // fx) if fy <= fanout.y and (on_y or fy == 1)}
+        reach = {(x * fx, y * fy) for x, y in reach for fx, fy in pairs if x * fx <= fanout.x and y * fy <= fanout.y}
+    return max(x * y for x, y in reach)
+
+
+@lru_cache(maxsize=4096)
+def _divisors(n: int) -> tuple[int, ...]:
+    """The divisors of n, ascending."""
+    return tuple(d for d in range(1, n + 1) if n % d == 0)

@@ -133,7 +133,7 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
         outcome, bound = Outcome("UNKNOWN", None, None, None, 0.0), None
     elif objective == "edp":
         known = [m for m in (hint, baseline[0] if baseline else None) if m is not None]
-        outcome, bound, sweep = _sweep_edp(f, workload, arch, remaining, workers, known, log)
+        outcome, bound, sweep = _sweep_edp(f, workload, arch, remaining, workers, known, allow_padding, log)
         note = _join(note, sweep)
     else:
         outcome = solve_once(f, objective, time_limit=remaining(), workers=workers, hint=hint,
@@ -177,7 +177,7 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
     if outcome.mapping is not None and objective != "edp" and outcome.objective != value:
         raise AssertionError(f"solver objective {outcome.objective} != model score {value} "
                              f"({objective}, {workload.describe()} on {arch.name})")
-    bound = max(bound or 0, _trivial_bound(workload, arch, objective))
+    bound = max(bound or 0, _trivial_bound(workload, arch, objective, allow_padding))
     if outcome.mapping is None and plain is None:
         given = warm is not None and start_at is not None and start_at[0] is warm
         note = _join(note, "the solver found no better solution in time; the "
@@ -314,9 +314,10 @@ def _join(*notes: str) -> str:
     return "; ".join(n for n in notes if n)
 
 
-def _trivial_bound(workload: Workload, arch: Arch, objective: str) -> int:
-    """The model's lower bounds (each tensor off-chip once, MACs at peak), which hold for every mapping."""
-    bounds = lower_bounds(workload, arch)
+def _trivial_bound(workload: Workload, arch: Arch, objective: str, padding: bool) -> int:
+    """The model's lower bounds (`bounds.lower_bounds`), which hold for every mapping (unpadded ones only,
+    without `padding`)."""
+    bounds = lower_bounds(workload, arch, padding)
     return {"energy": bounds.energy, "latency": bounds.cycles, "edp": bounds.energy * bounds.cycles}[objective]
 
 
@@ -352,7 +353,7 @@ def _least_energy_at(f: Formulation, best: Outcome, remaining, workers: int,
 
 
 def _sweep_edp(f: Formulation, workload: Workload, arch: Arch, remaining, workers: int, known: list[Mapping],
-               log: bool) -> tuple[Outcome, int, str]:
+               padding: bool, log: bool) -> tuple[Outcome, int, str]:
     """Least EDP by exact sub-problems "least energy with cycles <= tau".
 
     Mappings are ranked by (EDP, energy): among EDP optima the least energy
@@ -367,10 +368,10 @@ def _sweep_edp(f: Formulation, workload: Workload, arch: Arch, remaining, worker
     best = min((_edp_rank(workload, arch, m) for m in known), key=_rank, default=(1 << 126, 0, None))
     fastest = solve_once(f, "latency", time_limit=remaining() / 3, workers=workers, hint=hint, log=log)
     seconds += fastest.seconds
-    t_min = max(fastest.bound or 0, _trivial_bound(workload, arch, "latency"))
+    t_min = max(fastest.bound or 0, _trivial_bound(workload, arch, "latency", padding))
     if fastest.mapping is not None:
         best = min(best, _edp_rank(workload, arch, fastest.mapping), key=_rank)
-    e_low = max(1, _trivial_bound(workload, arch, "energy"))
+    e_low = max(1, _trivial_bound(workload, arch, "energy", padding))
     tau = bounds_of(f.cycles)[1]
     steps = 0
     proved = False

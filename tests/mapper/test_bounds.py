@@ -6,11 +6,16 @@ from itertools import product
 
 from accelmap.arch.spec import Arch, Compute, Fanout, Level
 from accelmap.ir.workload import make_workload
-from accelmap.mapper.bounds import _operand_bound, lower_bounds
+from accelmap.mapper.bounds import _most_shared, _operand_bound, lower_bounds
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import evaluate
 
 from .archs import costs, dram, three_level
+
+
+def _largest(wl, arch, tensor):
+    """Each fanout's largest share of `tensor` (`_operand_bound` with no split between the tensors)."""
+    return tuple(_most_shared(wl, arch, j, tensor, True) for j in range(len(arch.fanouts)))
 
 
 def test_lower_bounds():
@@ -31,15 +36,16 @@ def test_lower_bounds():
 def test_lower_bounds_count_only_the_axes_that_can_share():
     # DRAM over a GLB over a 4x4 array (2 fJ hops) whose X axis unrolls only C and Y only K: a W word
     # (irrelevant dim P) goes to one child, an I word (irrelevant K) to at most 4 (Y), an O word merges
-    # over at most 4 (X). Matmul P8 C6 K8, 384 MACs. W at the GLB: 48 x (200 + 7) + 384 reads x 6 +
-    # 384 hops x 2 = 13008; I at the GLB: 48 x 207 + 96 x 6 + 768 = 11280; O at the GLB: 96 updates
-    # x 7 + 768 + 64 first writes at DRAM x 210 + 64 drains x 6 = 15264.
+    # over at most 3 (X: a factor of C6, or of 7 when padded, that is at most 4). Matmul P8 C6 K8, 384
+    # MACs. W at the GLB: 48 x (200 + 7) + 384 reads x 6 + 384 hops x 2 = 13008; I at the GLB: 48 x 207
+    # + 96 x 6 + 768 = 11280; O at the GLB: 128 updates x 7 + 768 + 64 first writes at DRAM x 210 + 64
+    # drains x 6 = 15488.
     arch = Arch(name="axes", levels=(dram(), Level("GLB", 8 * 1024, costs(6, 7, 8), frozenset("WIO"))),
                 fanouts=(Fanout("PE_array", "GLB", 4, 4, hop_energy=2, x_dims=frozenset("C"),
                                 y_dims=frozenset("K")),),
                 compute=Compute(macs_per_pe=1, mac_energy=1))
     wl = make_workload(p=8, c=6, k=8, kind="matmul")
-    assert lower_bounds(wl, arch).energy == 384 + 13008 + 11280 + 15264
+    assert lower_bounds(wl, arch).energy == 384 + 13008 + 11280 + 15488
 
 
 def test_lower_bounds_count_the_refetches_a_small_buffer_forces():
@@ -51,7 +57,7 @@ def test_lower_bounds_count_the_refetches_a_small_buffer_forces():
                 fanouts=(), compute=Compute(macs_per_pe=1, mac_energy=1))
     wl = make_workload(p=8, c=6, k=8, kind="matmul")
     best = min(evaluate(wl, arch, m).energy for m in Mapspace(wl, arch).enumerate())
-    without = wl.macs + sum(min(_operand_bound(wl, arch, t, k) for k in (0, 1)) for t in "WIO")
+    without = wl.macs + sum(min(_operand_bound(wl, arch, t, k, _largest(wl, arch, t)) for k in (0, 1)) for t in "WIO")
     assert without < lower_bounds(wl, arch).energy <= best
 
 
@@ -66,7 +72,7 @@ def test_lower_bounds_count_refetches_from_an_on_chip_parent_below_an_array():
                 compute=Compute(macs_per_pe=1, mac_energy=1))
     wl = make_workload(p=8, c=3, k=4, kind="matmul")
     best = min(evaluate(wl, arch, m).energy for m in Mapspace(wl, arch).enumerate())
-    without = wl.macs + sum(min(_operand_bound(wl, arch, t, k) for k in (0, 1, 2)) for t in "WIO")
+    without = wl.macs + sum(min(_operand_bound(wl, arch, t, k, _largest(wl, arch, t)) for k in (0, 1, 2)) for t in "WIO")
     assert without < lower_bounds(wl, arch).energy <= best
 
 
@@ -81,7 +87,7 @@ def test_lower_bounds_split_an_array_between_the_tensors_it_shares():
                 compute=Compute(macs_per_pe=1, mac_energy=1))
     wl = make_workload(p=4, c=4, k=4, kind="matmul")
     best = min(evaluate(wl, arch, m).energy for m in Mapspace(wl, arch).enumerate())
-    alone = wl.macs + min(sum(_operand_bound(wl, arch, t, k) for t, k in zip("WIO", keepers))
+    alone = wl.macs + min(sum(_operand_bound(wl, arch, t, k, _largest(wl, arch, t)) for t, k in zip("WIO", keepers))
                           for keepers in product((0, 1), repeat=3))
     assert alone < lower_bounds(wl, arch).energy <= best
 
@@ -117,3 +123,19 @@ def test_lower_bounds_count_refetches_into_a_keeper_below_the_level_whose_capaci
     wl = make_workload(p=12, c=1, k=4, kind="matmul")
     best = min(evaluate(wl, arch, m).energy for m in Mapspace(wl, arch).enumerate())
     assert lower_bounds(wl, arch).energy == 13_808 + 64 == best
+
+
+def test_lower_bounds_share_only_factors_that_divide_a_dim():
+    # DRAM / GLB over a 2x2 array (multicast, reduction) of bare MACs; matmul P3 C3 K3. No dim of 3 splits
+    # over a 2-wide axis, so without padding no word is shared: that bound is above the one that lets
+    # each tensor share the array (a dim padded to 4 splits 2 x 2), and each holds below the optimum of
+    # its mapspace, both enumerated (192 unpadded mappings; 18,816 with padding).
+    arch = Arch(name="odd", levels=(dram(), Level("GLB", 8 * 1024, costs(6, 7, 8), frozenset("WIO"))),
+                fanouts=(Fanout("PE_array", "GLB", 2, 2, multicast=True, reduction=True, hop_energy=2),),
+                compute=Compute(macs_per_pe=1, mac_energy=1))
+    wl = make_workload(p=3, c=3, k=3, kind="matmul")
+    best = min(evaluate(wl, arch, m).energy for m in Mapspace(wl, arch).enumerate())
+    padded_best = min(evaluate(wl, arch, m).energy for m in Mapspace(wl, arch, allow_padding=True).enumerate())
+    unpadded, padded = lower_bounds(wl, arch, padding=False).energy, lower_bounds(wl, arch).energy
+    assert padded < unpadded <= best
+    assert padded <= padded_best

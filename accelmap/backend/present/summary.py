@@ -49,13 +49,18 @@ class Totals:
 
 
 def layer_rows(schedule: Schedule) -> list[LayerRow]:
-    """Per mapped layer (in graph order) its row, then per host op its DRAM-streaming row."""
+    """Per mapped layer (in graph order) its row, then per host op its DRAM-streaming row.
+
+    A layer's bound (`bounds.lower_bounds`) holds for every mapping of the
+    layer, padded ones too when its mapping is padded (else for every
+    unpadded one, the mapspace `accelmap compile` searches by default).
+    """
     rows = []
     for plan in schedule.layers:
         cost = plan.cost
         by_level = {level: {t: e / 1000 for t, e in tensors.items()}
                     for level, tensors in zip(cost["levels"], cost["level_energy"])}
-        bound = lower_bounds(plan.workload, schedule.arch)
+        bound = lower_bounds(plan.workload, schedule.arch, padding=bool(plan.mapping.padded))
         rows.append(LayerRow(plan.name, plan.workload.kind, plan.workload.macs, cost["energy"] / 1000,
                              bound.energy / 1000, cost["cycles"], cost["utilisation"], plan.status.status,
                              plan.status.gap, by_level))
