@@ -472,15 +472,16 @@ def _most_shared(workload: Workload, arch: Arch, j: int, tensor: str, padding: b
     for d, b in workload.bounds:
         if d in relevant or b == 1:
             continue
-        on_x, on_y = axis_allows(arch, ("X", j), d), axis_allows(arch, ("Y", j), d)
-        values = range(b, max_padded_bound(b) + 1) if padding else (b,)
-        pairs = {(fx, fy) for v in values for fx in _divisors(v) if fx <= fanout.x and (on_x or fx == 1)
-                 for fy in _divisors(v // fx) if fy <= fanout.y and (on_y or fy == 1)}
+        values = range(b, max_padded_bound(b) + 1) if padding else range(b, b + 1)
+        pairs = _axis_pairs(tuple(values), fanout.x if axis_allows(arch, ("X", j), d) else 1,
+                            fanout.y if axis_allows(arch, ("Y", j), d) else 1)
         reach = {(x * fx, y * fy) for x, y in reach for fx, fy in pairs if x * fx <= fanout.x and y * fy <= fanout.y}
     return max(x * y for x, y in reach)
 
 
 @lru_cache(maxsize=4096)
-def _divisors(n: int) -> tuple[int, ...]:
-    """The divisors of n, ascending."""
-    return tuple(d for d in range(1, n + 1) if n % d == 0)
+def _axis_pairs(values: tuple[int, ...], x: int, y: int) -> tuple[tuple[int, int], ...]:
+    """(fx, fy) with fx <= x, fy <= y and fx * fy dividing one of `values`, consecutive integers (any
+    product up to their count divides one of them)."""
+    return tuple((fx, fy) for fx in range(1, x + 1) for fy in range(1, y + 1)
+                 if fx * fy <= len(values) or any(v % (fx * fy) == 0 for v in values))
