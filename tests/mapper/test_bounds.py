@@ -18,6 +18,18 @@ def _largest(wl, arch, tensor):
     return tuple(_most_shared(wl, arch, j, tensor, True) for j in range(len(arch.fanouts)))
 
 
+def _optimum(wl, arch, allow_padding=False):
+    """The least energy of the whole mapspace, enumerated."""
+    return min(evaluate(wl, arch, m).energy for m in Mapspace(wl, arch, allow_padding=allow_padding).enumerate())
+
+
+def _glb_over_array(name, x, y):
+    """DRAM / an 8 KiB GLB keeping everything over an x-by-y multicasting, reducing array of bare MACs."""
+    return Arch(name=name, levels=(dram(), Level("GLB", 8 * 1024, costs(6, 7, 8), frozenset("WIO"))),
+                fanouts=(Fanout("PE_array", "GLB", x, y, multicast=True, reduction=True, hop_energy=2),),
+                compute=Compute(macs_per_pe=1, mac_energy=1))
+
+
 def test_lower_bounds():
     # Matmul P8 C6 K8 on three_level (DRAM 200/210/220 fJ, GLB 6/7/8, RF 1/2/3, a 4x4 array with
     # 2 fJ hops below the GLB): 384 MACs (1 fJ each). W's cheapest innermost keeper is the RF: its
@@ -56,7 +68,7 @@ def test_lower_bounds_count_the_refetches_a_small_buffer_forces():
     arch = Arch(name="small_glb", levels=(dram(), Level("GLB", 256, costs(6, 7, 8), frozenset("WIO"))),
                 fanouts=(), compute=Compute(macs_per_pe=1, mac_energy=1))
     wl = make_workload(p=8, c=6, k=8, kind="matmul")
-    best = min(evaluate(wl, arch, m).energy for m in Mapspace(wl, arch).enumerate())
+    best = _optimum(wl, arch)
     without = wl.macs + sum(min(_operand_bound(wl, arch, t, k, _largest(wl, arch, t)) for k in (0, 1)) for t in "WIO")
     assert without < lower_bounds(wl, arch).energy <= best
 
@@ -71,7 +83,7 @@ def test_lower_bounds_count_refetches_from_an_on_chip_parent_below_an_array():
                 fanouts=(Fanout("PE_array", "GLB", 2, 1, multicast=True, reduction=True, hop_energy=2),),
                 compute=Compute(macs_per_pe=1, mac_energy=1))
     wl = make_workload(p=8, c=3, k=4, kind="matmul")
-    best = min(evaluate(wl, arch, m).energy for m in Mapspace(wl, arch).enumerate())
+    best = _optimum(wl, arch)
     without = wl.macs + sum(min(_operand_bound(wl, arch, t, k, _largest(wl, arch, t)) for k in (0, 1, 2)) for t in "WIO")
     assert without < lower_bounds(wl, arch).energy <= best
 
@@ -82,11 +94,9 @@ def test_lower_bounds_split_an_array_between_the_tensors_it_shares():
     # the array, but P (W's), K (I's) and C (O's) share one 4-wide axis: the shares multiply to at most
     # 4. The bound with that split is above the one giving each tensor the whole array, and here it is
     # the optimum of the whole mapspace enumerated (11,200 fJ; 10,208 without the split).
-    arch = Arch(name="flat", levels=(dram(), Level("GLB", 8 * 1024, costs(6, 7, 8), frozenset("WIO"))),
-                fanouts=(Fanout("PE_array", "GLB", 4, 1, multicast=True, reduction=True, hop_energy=2),),
-                compute=Compute(macs_per_pe=1, mac_energy=1))
+    arch = _glb_over_array("flat", 4, 1)
     wl = make_workload(p=4, c=4, k=4, kind="matmul")
-    best = min(evaluate(wl, arch, m).energy for m in Mapspace(wl, arch).enumerate())
+    best = _optimum(wl, arch)
     alone = wl.macs + min(sum(_operand_bound(wl, arch, t, k, _largest(wl, arch, t)) for t, k in zip("WIO", keepers))
                           for keepers in product((0, 1), repeat=3))
     assert alone < lower_bounds(wl, arch).energy <= best
@@ -105,7 +115,7 @@ def test_lower_bounds_count_each_word_crossing_the_fanouts_above_its_innermost_k
                 fanouts=(Fanout("PE_array", "GLB", 2, 1, multicast=True, reduction=True, hop_energy=20),),
                 compute=Compute(macs_per_pe=1, mac_energy=1))
     wl = make_workload(p=4, c=3, k=4, kind="matmul")
-    best = min(evaluate(wl, arch, m).energy for m in Mapspace(wl, arch).enumerate())
+    best = _optimum(wl, arch)
     assert lower_bounds(wl, arch).energy == 48 + 2712 + 3732 + 4584 <= best
 
 
@@ -121,7 +131,7 @@ def test_lower_bounds_count_refetches_into_a_keeper_below_the_level_whose_capaci
                                       Level("RF", 8, costs(1, 2, 3, "W"), frozenset("W"))),
                 fanouts=(), compute=Compute(macs_per_pe=1, mac_energy=1))
     wl = make_workload(p=12, c=1, k=4, kind="matmul")
-    best = min(evaluate(wl, arch, m).energy for m in Mapspace(wl, arch).enumerate())
+    best = _optimum(wl, arch)
     assert lower_bounds(wl, arch).energy == 13_808 + 64 == best
 
 
@@ -130,12 +140,10 @@ def test_lower_bounds_share_only_factors_that_divide_a_dim():
     # over a 2-wide axis, so without padding no word is shared: that bound is above the one that lets
     # each tensor share the array (a dim padded to 4 splits 2 x 2), and each holds below the optimum of
     # its mapspace, both enumerated (192 unpadded mappings; 18,816 with padding).
-    arch = Arch(name="odd", levels=(dram(), Level("GLB", 8 * 1024, costs(6, 7, 8), frozenset("WIO"))),
-                fanouts=(Fanout("PE_array", "GLB", 2, 2, multicast=True, reduction=True, hop_energy=2),),
-                compute=Compute(macs_per_pe=1, mac_energy=1))
+    arch = _glb_over_array("odd", 2, 2)
     wl = make_workload(p=3, c=3, k=3, kind="matmul")
-    best = min(evaluate(wl, arch, m).energy for m in Mapspace(wl, arch).enumerate())
-    padded_best = min(evaluate(wl, arch, m).energy for m in Mapspace(wl, arch, allow_padding=True).enumerate())
+    best = _optimum(wl, arch)
+    padded_best = _optimum(wl, arch, allow_padding=True)
     unpadded, padded = lower_bounds(wl, arch, padding=False).energy, lower_bounds(wl, arch).energy
     assert padded < unpadded <= best
     assert padded <= padded_best
