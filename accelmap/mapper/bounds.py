@@ -222,7 +222,7 @@ def _least_on_grid(workload: Workload, arch: Arch, level: int, chain: dict[str, 
     grid = _Grid.of(workload, dims, cache)
     fits = grid.memo(("pools", level, tuple(map(tuple, pools.values()))), lambda: _pools_fit(arch, grid, level, pools))
     if star is not None and chain[star][1] > level:
-        fits = fits & _core_fits(workload, arch, grid, star, level, chain[star][1])     # not in place: cached
+        fits = fits & _core_fits(arch, grid, star, level, chain[star][1])     # not in place: cached
     if not fits.any():
         return None
     extra = np.zeros(grid.size, dtype=np.int64)
@@ -231,7 +231,7 @@ def _least_on_grid(workload: Workload, arch: Arch, level: int, chain: dict[str, 
             extra += _refetch_energy(workload, arch, grid, t, parent, keeper, level, most)
     if with_star:
         for parent, keeper in zip(chain[star][1:], chain[star][2:]):
-            refetched = ~_core_fits(workload, arch, grid, star, level, keeper)
+            refetched = ~_core_fits(arch, grid, star, level, keeper)
             extra += np.where(refetched, _refetch_energy(workload, arch, grid, star, parent, keeper, level, most), 0)
     return int(extra[fits].min())
 
@@ -247,7 +247,7 @@ def _pools_fit(arch: Arch, grid: _Grid, level: int, pools: dict[str, list[str]])
     return fits
 
 
-def _core_fits(workload: Workload, arch: Arch, grid: _Grid, tensor: str, level: int, keeper: int) -> np.ndarray:
+def _core_fits(arch: Arch, grid: _Grid, tensor: str, level: int, keeper: int) -> np.ndarray:
     """Where `tensor`'s block of a `level` tile (`_core_words`) fits the copies of `keeper` below `level`."""
     return grid.memo(("fits", tensor, level, keeper), lambda: _core_fit_mask(arch, grid, tensor, level, keeper))
 
