@@ -9,7 +9,7 @@ level leaves alone), never a property of one mapping, and the cost model
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import product
 from math import prod
@@ -33,7 +33,7 @@ class Bounds:
 
 def lower_bounds(workload: Workload, arch: Arch, padding: bool = True) -> Bounds:
     """Bounds every mapping meets: each tensor crosses DRAM once, every MAC's operands come from their
-    innermost keeper (`_operand_bound`), a capacity forces refetches (`_refetch_bound`), MACs at peak
+    innermost keeper (`_operand_bound`), a capacity forces refetches (`_Refetches.bound`), MACs at peak
     rate, DRAM bandwidth. Without `padding`, for the mappings whose dims are not padded (the spatial
     factors then divide the layer's own bounds: `_most_shared`). Cached per (workload, arch, padding)."""
     key = (workload, id(arch), padding)
@@ -59,7 +59,7 @@ _BOUNDS: dict[tuple[Workload, int, bool], tuple[Arch, Bounds]] = {}
 def _traffic_bound(workload: Workload, arch: Arch, padding: bool) -> int:
     """Least fJ of the three tensors' traffic over every choice of the levels keeping each tensor
     (`_keep_options`): the least `_operand_bound`s of their innermost keepers together
-    (`_delivery_table`), the words passing through the other keepers, and the largest `_refetch_bound`
+    (`_delivery_table`), the words passing through the other keepers, and the largest `_Refetches.bound`
     of a level."""
     options = [_keep_options(workload, arch, t) for t in TENSORS]
     most = {(j, t): _most_shared(workload, arch, j, t, padding) for j in range(len(arch.fanouts)) for t in TENSORS}
@@ -70,8 +70,7 @@ def _traffic_bound(workload: Workload, arch: Arch, padding: bool) -> int:
     delivered = np.array([[[table[kw, ki, ko] for ko in innermost[2]] for ki in innermost[1]] for kw in innermost[0]],
                          dtype=np.int64)
     totals = delivered + through[0][:, None, None] + through[1][None, :, None] + through[2][None, None, :]
-    memo: dict[tuple, int] = {}
-    grids: dict[tuple[str, ...], _Grid] = {}
+    refetches = _Refetches(workload, arch, most)
     best = None
     for flat in np.argsort(totals, axis=None, kind="stable"):
         picks = np.unravel_index(flat, totals.shape)
@@ -81,7 +80,7 @@ def _traffic_bound(workload: Workload, arch: Arch, padding: bool) -> int:
         keeps = {t: options[x][int(picks[x])][0] for x, t in enumerate(TENSORS)}
         extra = 0
         for i in range(1, len(arch.levels)):
-            extra = max(extra, _refetch_bound(workload, arch, i, keeps, memo, grids, most))
+            extra = max(extra, refetches.bound(i, keeps))
             if best is not None and total + extra >= best:
                 break
         best = total + extra if best is None else min(best, total + extra)
@@ -95,7 +94,7 @@ def _delivery_table(workload: Workload, arch: Arch, most: dict[tuple[int, str], 
     (`_share_splits`). Without that structure each tensor gets its largest share alone."""
     candidates = [_innermost_candidates(arch, t) for t in TENSORS]
     disjoint = all(sum(d not in _relevant(workload, t) for t in TENSORS) <= 1
-                   for d, b in workload.bounds if max_padded_bound(b) > 1)
+                   for d, b in workload.bounds if b > 1)
     per_fanout = [_share_splits(arch, j, most) if disjoint else [] for j in range(len(arch.fanouts))]
     while prod(len(options) for options in per_fanout) > SPLITS:
         widest = max(range(len(per_fanout)), key=lambda j: len(per_fanout[j]))
@@ -155,85 +154,118 @@ def _keep_options(workload: Workload, arch: Arch, tensor: str) -> list[tuple[tup
     return out
 
 
-def _refetch_bound(workload: Workload, arch: Arch, level: int, keeps: dict[str, tuple[int, ...]],
-                   memo: dict[tuple, int], grids: dict, most: dict[tuple[int, str], int]) -> int:
-    """Least fJ of the refetches level `level`'s capacity forces, given the levels keeping each tensor.
+@dataclass
+class _Refetches:
+    """The refetch bounds of one layer on one arch (`bound`), with what they share: each fanout's largest
+    share of each tensor (`most`), the tile grids and the bounds already found."""
 
-    The tensors crossing `level`'s boundary are those kept at `level` or
-    below; each has a parent (its nearest keeper above, DRAM at the top) and
-    one or more keepers at or below `level` (the first two are used). Of
-    them, every one but the tensor irrelevant to the innermost temporal loop
-    above `level` (the reused one, `star`) has its whole block of an
-    iteration of the loops above `level` brought into each of those keepers
-    at every iteration and copy: |t| x R_t words, R_t the product over t's
-    irrelevant dims of ceil(bound / tile), the tile being `level`'s. Each
-    keeper's parent (the previous one in the chain) reads each word once
-    for up to S_t copies: above `level`, the multicast (for O reduction)
-    shares of the fanouts between it and `level`; at or below `level`, 1.
-    The tiles of the tensors `level` keeps must fit it. The star, when its
-    first keeper is below `level`, is reused only if no loop relevant to it
-    lies between: its block (`_core_words`) fits that keeper's copies below
-    `level`; at its next keeper the same holds, or a loop relevant to it
-    lies between and the star is brought there R_t times too. Minimised over
-    the star and the tiles (`_Grid`: per dim the smallest tile for each
-    value of ceil(bound / tile), as the tiles only grow with it); the words
-    beyond the first are priced at the parent's read (O: update, or first
-    write if cheaper) with a hop through each fanout between, and the
-    keeper's write (W, I).
-    """
-    below = {t: tuple(j for j in keeps[t] if j >= level) for t in TENSORS}
-    scope = [t for t in TENSORS if below[t]]
-    if len(scope) < 2 and not any(len(below[t]) > 1 for t in scope):
-        return 0
-    # the parent and at most two keepers: further keepers' refetches are left out (fewer distinct chains to price)
-    chain = {t: (max((j for j in keeps[t] if j < level), default=0), *below[t][:2]) for t in scope}
-    key = (level, tuple(sorted(chain.items())))
-    if key not in memo:
-        memo[key] = _least_refetch(workload, arch, level, chain, grids, most)
-    return memo[key]
+    workload: Workload
+    arch: Arch
+    most: dict[tuple[int, str], int]
+    grids: dict[tuple[str, ...], _Grid] = field(default_factory=dict)
+    found: dict[tuple, int] = field(default_factory=dict)
 
+    def bound(self, level: int, keeps: dict[str, tuple[int, ...]]) -> int:
+        """Least fJ of the refetches level `level`'s capacity forces, given the levels keeping each tensor.
 
-def _least_refetch(workload: Workload, arch: Arch, level: int, chain: dict[str, tuple[int, ...]], cache: dict,
-                   most: dict[tuple[int, str], int]) -> int:
-    """`_refetch_bound` for the tensors in `chain` (each its parent above `level`, then its keepers at or below)."""
-    at = arch.levels[level]
-    pools: dict[str, list[str]] = {}
-    for t, (_, first, *_) in chain.items():
-        if first == level:
-            pools.setdefault(next((p.name for p in at.partitions if t in p.tensors), ""), []).append(t)
-    best = None
-    for star in [*chain, None]:
-        payers = [t for t in chain if t != star]
-        checked = [t for t in chain if t == star and len(chain[t]) > 2]
-        # with the star's further keeper the grid has more dims, so coarser bands: each is a bound, take the larger
-        found = [_least_on_grid(workload, arch, level, chain, pools, star, payers, with_star, cache, most)
-                 for with_star in {False, bool(checked)}]
-        if None not in found:                   # None: no tile fits, this star is impossible
-            best = max(found) if best is None else min(best, max(found))
-    return best or 0
+        The tensors crossing `level`'s boundary are those kept at `level` or
+        below; each has a parent (its nearest keeper above, DRAM at the top)
+        and one or more keepers at or below `level` (the first two are used).
+        Of them, every one but the tensor irrelevant to the innermost temporal
+        loop above `level` (the reused one, `star`) has its whole block of an
+        iteration of the loops above `level` brought into each of those
+        keepers at every iteration and copy: |t| x R_t words, R_t the product
+        over t's irrelevant dims of ceil(bound / tile), the tile being
+        `level`'s. Each keeper's parent (the previous one in the chain) reads
+        each word once for up to S_t copies: above `level`, the multicast (for
+        O reduction) shares of the fanouts between it and `level`; at or below
+        `level`, 1. The tiles of the tensors `level` keeps must fit it. The
+        star, when its first keeper is below `level`, is reused only if no
+        loop relevant to it lies between: its block (`_core_words`) fits that
+        keeper's copies below `level`; at its next keeper the same holds, or a
+        loop relevant to it lies between and the star is brought there R_t
+        times too. Minimised over the star and the tiles (`_Grid`: per dim the
+        smallest tile for each value of ceil(bound / tile), as the tiles only
+        grow with it); the words beyond the first are priced at the parent's
+        read (O: update, or first write if cheaper) with a hop through each
+        fanout between, and the keeper's write (W, I).
+        """
+        below = {t: tuple(j for j in keeps[t] if j >= level) for t in TENSORS}
+        scope = [t for t in TENSORS if below[t]]
+        if len(scope) < 2 and not any(len(below[t]) > 1 for t in scope):
+            return 0
+        # the parent and at most two keepers: further keepers' refetches are left out (fewer distinct chains to price)
+        chain = {t: (max((j for j in keeps[t] if j < level), default=0), *below[t][:2]) for t in scope}
+        key = (level, tuple(sorted(chain.items())))
+        if key not in self.found:
+            self.found[key] = self._least(level, chain)
+        return self.found[key]
 
+    def _least(self, level: int, chain: dict[str, tuple[int, ...]]) -> int:
+        """`bound` for the tensors in `chain` (each its parent above `level`, then its keepers at or below)."""
+        at = self.arch.levels[level]
+        pools: dict[str, list[str]] = {}
+        for t, (_, first, *_) in chain.items():
+            if first == level:
+                pools.setdefault(next((p.name for p in at.partitions if t in p.tensors), ""), []).append(t)
+        best = None
+        for star in [*chain, None]:
+            payers = [t for t in chain if t != star]
+            checked = [t for t in chain if t == star and len(chain[t]) > 2]
+            # with the star's further keeper the grid has more dims, so coarser bands: each is a bound, take the larger
+            found = [self._least_on_grid(level, chain, pools, star, payers, with_star)
+                     for with_star in {False, bool(checked)}]
+            if None not in found:                   # None: no tile fits, this star is impossible
+                best = max(found) if best is None else min(best, max(found))
+        return best or 0
 
-def _least_on_grid(workload: Workload, arch: Arch, level: int, chain: dict[str, tuple[int, ...]],
-                   pools: dict[str, list[str]], star: str | None, payers: list[str], with_star: bool,
-                   cache: dict, most: dict[tuple[int, str], int]) -> int | None:
-    """Least over the tiles of `level` (where they fit) of the payers' refetches, and with `with_star` the
-    star's at its further keepers; None when no tile fits."""
-    dims = tuple(d for d in DIMS if any(d in _irrelevant(workload, t) for t in [*payers, *([star] if with_star else [])]))
-    grid = _Grid.of(workload, dims, cache)
-    fits = grid.memo(("pools", level, tuple(map(tuple, pools.values()))), lambda: _pools_fit(arch, grid, level, pools))
-    if star is not None and chain[star][1] > level:
-        fits = fits & _core_fits(arch, grid, star, level, chain[star][1])     # not in place: cached
-    if not fits.any():
-        return None
-    extra = np.zeros(grid.size, dtype=np.int64)
-    for t in payers:
-        for parent, keeper in zip(chain[t], chain[t][1:]):
-            extra += _refetch_energy(workload, arch, grid, t, parent, keeper, level, most)
-    if with_star:
-        for parent, keeper in zip(chain[star][1:], chain[star][2:]):
-            refetched = ~_core_fits(arch, grid, star, level, keeper)
-            extra += np.where(refetched, _refetch_energy(workload, arch, grid, star, parent, keeper, level, most), 0)
-    return int(extra[fits].min())
+    def _least_on_grid(self, level: int, chain: dict[str, tuple[int, ...]], pools: dict[str, list[str]],
+                       star: str | None, payers: list[str], with_star: bool) -> int | None:
+        """Least over the tiles of `level` (where they fit) of the payers' refetches, and with `with_star` the
+        star's at its further keepers; None when no tile fits."""
+        tensors = [*payers, *([star] if with_star else [])]
+        dims = tuple(d for d in DIMS if any(d in _irrelevant(self.workload, t) for t in tensors))
+        grid = _Grid.of(self.workload, dims, self.grids)
+        fits = grid.memo(("pools", level, tuple(map(tuple, pools.values()))),
+                         lambda: _pools_fit(self.arch, grid, level, pools))
+        if star is not None and chain[star][1] > level:
+            fits = fits & _core_fits(self.arch, grid, star, level, chain[star][1])     # not in place: cached
+        if not fits.any():
+            return None
+        extra = np.zeros(grid.size, dtype=np.int64)
+        for t in payers:
+            for parent, keeper in zip(chain[t], chain[t][1:]):
+                extra += self._energy(grid, t, parent, keeper, level)
+        if with_star:
+            for parent, keeper in zip(chain[star][1:], chain[star][2:]):
+                refetched = ~_core_fits(self.arch, grid, star, level, keeper)
+                extra += np.where(refetched, self._energy(grid, star, parent, keeper, level), 0)
+        return int(extra[fits].min())
+
+    def _energy(self, grid: _Grid, tensor: str, parent: int, keeper: int, level: int) -> np.ndarray:
+        """fJ of bringing `tensor` into `keeper` from `parent` R times (R on each tile of `grid`, `level`'s)
+        beyond the first: the keeper's writes (W, I) and the parent's reads (O: updates, or first writes if
+        cheaper) with their hops. A parent above `level` reads each word once for the copies of `level` its
+        fanouts multicast (O: reduce); one at or below it reads every word of each copy (copies below
+        `level` only hold the same words more times). Once per grid."""
+        return grid.memo(("refetch energy", tensor, parent, keeper, level),
+                         lambda: self._energy_on(grid, tensor, parent, keeper, level))
+
+    def _energy_on(self, grid: _Grid, tensor: str, parent: int, keeper: int, level: int) -> np.ndarray:
+        """`_energy`, computed."""
+        arch = self.arch
+        above = arch.levels[parent].tensors[tensor]
+        shares = prod(self.most[j, tensor] for j, f in enumerate(arch.fanouts)
+                      if parent <= arch.level_index(f.parent) < level and _shrinks(f, tensor))
+        if tensor == "O":
+            fill_price, parent_price = 0, min(above.update_energy, psum_write_energy(above, arch.accounting))
+        else:
+            fill_price, parent_price = arch.levels[keeper].tensors[tensor].write_energy, above.read_energy
+        refetch = grid.refetch(tensor)
+        # parent reads >= |t| R / S, but never fewer than the one crossing already counted
+        shared = np.maximum(refetch - shares, 0) // shares
+        return _tensor_words(self.workload, tensor) * ((refetch - 1) * fill_price
+                                                       + shared * (parent_price + _hops_between(arch, parent, keeper)))
 
 
 def _pools_fit(arch: Arch, grid: _Grid, level: int, pools: dict[str, list[str]]) -> np.ndarray:
@@ -260,34 +292,6 @@ def _core_fit_mask(arch: Arch, grid: _Grid, tensor: str, level: int, keeper: int
         return np.ones(grid.size, dtype=bool)
     copies = prod(f.x * f.y for f in arch.fanouts if level <= arch.level_index(f.parent) < keeper)
     return grid.core(tensor) <= have // home.tensors[tensor].word_bits * copies
-
-
-def _refetch_energy(workload: Workload, arch: Arch, grid: _Grid, tensor: str, parent: int, keeper: int,
-                    level: int, most: dict[tuple[int, str], int]) -> np.ndarray:
-    """fJ of bringing `tensor` into `keeper` from `parent` R times (R on each tile of `grid`, `level`'s) beyond
-    the first: the keeper's writes (W, I) and the parent's reads (O: updates, or first writes if cheaper)
-    with their hops. A parent above `level` reads each word once for the copies of `level` its fanouts
-    multicast (O: reduce); one at or below it reads every word of each copy (copies below `level` only
-    hold the same words more times)."""
-    return grid.memo(("refetch energy", tensor, parent, keeper, level),
-                     lambda: _refetch_array(workload, arch, grid, tensor, parent, keeper, level, most))
-
-
-def _refetch_array(workload: Workload, arch: Arch, grid: _Grid, tensor: str, parent: int, keeper: int,
-                   level: int, most: dict[tuple[int, str], int]) -> np.ndarray:
-    """`_refetch_energy`, computed."""
-    above = arch.levels[parent].tensors[tensor]
-    shares = prod(most[j, tensor] for j, f in enumerate(arch.fanouts)
-                  if parent <= arch.level_index(f.parent) < level and _shrinks(f, tensor))
-    if tensor == "O":
-        fill_price, parent_price = 0, min(above.update_energy, psum_write_energy(above, arch.accounting))
-    else:
-        fill_price, parent_price = arch.levels[keeper].tensors[tensor].write_energy, above.read_energy
-    refetch = grid.refetch(tensor)
-    # parent reads >= |t| R / S, but never fewer than the one crossing already counted
-    shared = np.maximum(refetch - shares, 0) // shares
-    return _tensor_words(workload, tensor) * ((refetch - 1) * fill_price
-                                              + shared * (parent_price + _hops_between(arch, parent, keeper)))
 
 
 class _Grid:
