@@ -128,10 +128,12 @@ def test_a_key_prefix_settled_with_the_energy_leaves_the_canonical_mapping_uncha
 def test_a_key_prefix_keeps_the_objective_exact_and_in_range():
     lead = [(i, 0, 3) for i in range(20)]                         # radix 4 per variable
     # domain limit: (hi + 1) * radix <= 2**62
-    assert len(formulation._lead_prefix(lead, hi=(1 << 50) - 1, floor=1)) == 6
+    assert len(formulation._lead_prefix(lead, hi=(1 << 56) - 1, floor=1)) == 3
     # exactness: (2 * floor + 2) * radix <= 2**53, the combined value at twice the floor stays exact
-    assert len(formulation._lead_prefix(lead, hi=1000, floor=(1 << 40) - 1)) == 6
+    assert len(formulation._lead_prefix(lead, hi=1000, floor=(1 << 46) - 1)) == 3
     assert formulation._lead_prefix(lead, hi=1 << 61, floor=1) == []
+    # and never more than LEAD_RADIX values
+    assert len(formulation._lead_prefix(lead, hi=1000, floor=1)) == 5 and formulation.LEAD_RADIX == 1 << 10
 
 
 def test_a_combined_objective_past_exact_doubles_is_proved_again_alone(monkeypatch):

@@ -32,6 +32,11 @@ EXACT_LIMIT = 1 << 53
 """Objective values CP-SAT compares exactly: it checks its gap in doubles."""
 DOMAIN_LIMIT = 1 << 62
 """Largest objective magnitude a model's variable domains may reach (CP-SAT rejects possible int64 overflow)."""
+LEAD_RADIX = 1 << 10
+"""Most values a lead key (`solve_once`) may take: settling more of the tie-break's key in the energy solve
+slowed that solve by more than it saved. MobileNetV2's depthwise convs, one worker, energy solve + tie-break,
+simba / edge_npu: 50.1 / 91.1 s without a lead, 49.4 / 59.0 s up to 2^4, 44.8 / 55.2 s up to 2^10,
+55.9 / 62.0 s up to the exactness limit (8-15 variables settled)."""
 PRESOLVE_SECONDS_PER_ROW = 1.3e-4
 """One presolve pass's time per lookup-table row, measured with one worker: 0.08-0.13 ms (a 3x3 conv: Eyeriss
 12.9k rows 1.0 s, Simba 18k 2.0 s, the imported ISPASS Eyeriss without constraints 50k 6.8 s)."""
@@ -164,9 +169,9 @@ def mixed_radix(model: cp_model.CpModel, domains: list[tuple[int, int, int]]) ->
 
 
 def _lead_prefix(lead: list[tuple[int, int, int]], hi: int, floor: int) -> list[tuple[int, int, int]]:
-    """The longest prefix of `lead` whose radix keeps objective * radix + key in the model's domain
-    limit for every objective value up to `hi`, and below `EXACT_LIMIT` at twice `floor`."""
-    limit = min(DOMAIN_LIMIT // (hi + 1), EXACT_LIMIT // (2 * floor + 2))
+    """The longest prefix of `lead` of at most `LEAD_RADIX` values whose radix keeps objective * radix + key
+    in the model's domain limit for every objective value up to `hi`, and below `EXACT_LIMIT` at twice `floor`."""
+    limit = min(DOMAIN_LIMIT // (hi + 1), EXACT_LIMIT // (2 * floor + 2), LEAD_RADIX)
     prefix, radix = [], 1
     for entry in lead:
         radix *= entry[2] - entry[1] + 1
