@@ -152,7 +152,7 @@ def solve_once(f: Formulation, objective: str, *, time_limit: float, workers: in
                            cycles_cap=cycles_cap, assumptions=assumptions, log=log) if left > 0.05 else None
         if again is not None and again.mapping is not None:
             return replace(again, seconds=seconds + again.seconds)
-        status, name = cp_model.FEASIBLE, "FEASIBLE"
+        return Outcome("FEASIBLE", decode(f, solver), value, None, seconds, int(solver.value(energy_var)), cycles)
     bound = value if status == cp_model.OPTIMAL else _integer_bound(solver.best_objective_bound) // radix
     return Outcome(name, decode(f, solver), value, min(bound, value), seconds, int(solver.value(energy_var)),
                    cycles, settled=settled if status == cp_model.OPTIMAL else {})
