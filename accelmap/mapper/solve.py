@@ -29,7 +29,7 @@ from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.bounds import lower_bounds
 from accelmap.mapper.model import OBJECTIVES, Cost, evaluate, score
 from accelmap.mapper.search_random import random_search, walk_search
-from accelmap.mapper.tiebreak import canonical
+from accelmap.mapper.tiebreak import canonical, key_domains
 from accelmap.mapper.slots import padded_bounds
 from accelmap.mapper.validity import check_mapping
 
@@ -127,6 +127,7 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
     if plain is not None:
         hint, cap = plain.mapping, plain.objective
     remaining = lambda: time_limit - (time.perf_counter() - start)  # noqa: E731
+    floor = _trivial_bound(workload, arch, objective, allow_padding)
     # 2. Solve.
     energy_proved = False                     # latency only: the least energy among its optima was proved
     if f is None:
@@ -136,8 +137,11 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
         outcome, bound, sweep = _sweep_edp(f, workload, arch, remaining, workers, known, allow_padding, log)
         note = _join(note, sweep)
     else:
-        outcome = solve_once(f, objective, time_limit=remaining(), workers=workers, hint=hint,
-                             cap=cap, log=log)
+        # With the tie-break ahead, the search that proves the least energy also settles the key's first
+        # variables (`solve_once`'s lead), where the tie-break's steps were slowest.
+        lead = key_domains(f) if tie_break and covered and plain is None and objective == "energy" else None
+        outcome = solve_once(f, objective, time_limit=remaining(), workers=workers, hint=hint, cap=cap,
+                             lead=lead, floor=floor, log=log)
         if plain is None and start_at and outcome.mapping is not None and outcome.objective > start_at[1]:
             outcome = replace(outcome, mapping=None, objective=None)      # the start is better: reported below
         bound = outcome.bound
@@ -177,7 +181,7 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
     if outcome.mapping is not None and objective != "edp" and outcome.objective != value:
         raise AssertionError(f"solver objective {outcome.objective} != model score {value} "
                              f"({objective}, {workload.describe()} on {arch.name})")
-    bound = max(bound or 0, _trivial_bound(workload, arch, objective, allow_padding))
+    bound = max(bound or 0, floor)
     if outcome.mapping is None and plain is None:
         given = warm is not None and start_at is not None and start_at[0] is warm
         note = _join(note, "the solver found no better solution in time; the "
@@ -327,7 +331,7 @@ def _canonical(f: Formulation, objective: str, outcome: Outcome, remaining,
     is the objective): (outcome with it, whether it is canonical, a note)."""
     cost = evaluate(f.nest.workload, f.nest.arch, outcome.mapping)
     found = canonical(f, outcome.mapping, energy=cost.energy, cycles=None if objective == "energy" else cost.cycles,
-                      time_limit=remaining(), workers=workers)
+                      time_limit=remaining(), workers=workers, settled=outcome.settled)
     if found.mapping is None:
         return outcome, False, ("tie-break among equal-cost optima not finished in time: another run may "
                                 "return a different mapping of the same cost")

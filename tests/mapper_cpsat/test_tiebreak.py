@@ -9,11 +9,11 @@ from ortools.sat.python import cp_model
 
 from accelmap.interop.timeloop import import_timeloop_design
 from accelmap.ir.workload import make_workload
-from accelmap.mapper.cpsat import build, new_solver, pin
+from accelmap.mapper.cpsat import build, formulation, new_solver, pin, solve_once
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import evaluate, score
 from accelmap.mapper.solve import map_workload
-from accelmap.mapper.tiebreak import RADIX_LIMIT, chunks, decision_indices
+from accelmap.mapper.tiebreak import RADIX_LIMIT, canonical, chunks, decision_indices, key_domains
 from .archs import small_arch
 from .cases import workloads
 
@@ -103,6 +103,50 @@ def test_the_tie_break_finishes_on_an_imported_design():
     result = map_workload(workload, arch, "energy", time_limit=60.0, workers=2)
     assert result.status == "OPTIMAL" and result.canonical
     assert result.objective == score(evaluate(workload, arch, result.mapping), "energy")
+
+
+@pytest.mark.parametrize("arch_name", ARCHS)
+def test_a_key_prefix_settled_with_the_energy_leaves_the_canonical_mapping_unchanged(arch_name):
+    # The energy solve minimises the key's first variables too (`lead`); the tie-break fixes them and goes on
+    # from there: the same mapping as the tie-break over the whole key after a plain energy solve.
+    arch = small_arch(arch_name)
+    settled = 0
+    for workload in (*CASES, *GROUPED):
+        f = build(workload, arch, cycles=False)
+        results = []
+        for lead in (None, key_domains(f)):
+            out = solve_once(f, "energy", time_limit=60.0, workers=1, lead=lead)
+            assert out.status == "OPTIMAL" and out.energy == out.objective
+            found = canonical(f, out.mapping, energy=out.energy, cycles=None, time_limit=60.0, workers=1,
+                              settled=out.settled)
+            results.append((out.energy, found.mapping))
+            settled += len(out.settled)
+        assert results[0] == results[1] and results[0][1] is not None, workload.describe()
+    assert settled > 0
+
+
+def test_a_key_prefix_keeps_the_objective_exact_and_in_range():
+    lead = [(i, 0, 3) for i in range(20)]                         # radix 4 per variable
+    # domain limit: (hi + 1) * radix <= 2**62
+    assert len(formulation._lead_prefix(lead, hi=(1 << 56) - 1, floor=1)) == 3
+    # exactness: (2 * floor + 2) * radix <= 2**53, the combined value at twice the floor stays exact
+    assert len(formulation._lead_prefix(lead, hi=1000, floor=(1 << 46) - 1)) == 3
+    assert formulation._lead_prefix(lead, hi=1 << 61, floor=1) == []
+    # and never more than LEAD_RADIX values
+    assert len(formulation._lead_prefix(lead, hi=1000, floor=1)) == 5 and formulation.LEAD_RADIX == 1 << 10
+
+
+def test_a_combined_objective_past_exact_doubles_is_proved_again_alone(monkeypatch):
+    # Were the combined value above 2**53 (energy far above the floor), CP-SAT's double-precision gap check
+    # could end early: the energy is then proved on its own, and nothing is reported settled.
+    arch = small_arch("eyeriss_like")
+    workload = CASES[0]
+    f = build(workload, arch, cycles=False)
+    plain = solve_once(f, "energy", time_limit=60.0, workers=1)
+    monkeypatch.setattr(formulation, "_lead_prefix", lambda lead, hi, floor: lead[:2])
+    monkeypatch.setattr(formulation, "EXACT_LIMIT", 1)
+    again = solve_once(f, "energy", time_limit=60.0, workers=1, lead=key_domains(f))
+    assert again.status == "OPTIMAL" and again.objective == plain.objective and again.settled == {}
 
 
 def test_chunks_keep_every_key_below_the_radix_limit():

@@ -3,14 +3,15 @@
 `build` assembles `decisions.Decisions` (factors, loop orders, keep) and
 `cost` (traffic, energy, cycles, capacity) into one model whose
 objective is the cost model's number exactly: energy in integer fJ, cycles
-as the max of exact ceilings. `solve_once` runs it with a hint and an
-optional cap on the objective; `decode` turns the solution into a `Mapping`.
+as the max of exact ceilings. `solve_once` runs it with a hint, an
+optional cap on the objective and optionally a key minimised after it;
+`decode` turns the solution into a `Mapping`.
 """
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from math import prod
 
 from ortools.sat.python import cp_model
@@ -27,6 +28,15 @@ from accelmap.mapper.slots import arrange, order_rule
 PIN_SECONDS = 10.0
 """Time limit of the solve that completes a hint (f.model pinned to a mapping's decisions; it takes
 0.01-0.05 s, presolve fixes every variable)."""
+EXACT_LIMIT = 1 << 53
+"""Objective values CP-SAT compares exactly: it checks its gap in doubles."""
+DOMAIN_LIMIT = 1 << 62
+"""Largest objective magnitude a model's variable domains may reach (CP-SAT rejects possible int64 overflow)."""
+LEAD_RADIX = 1 << 10
+"""Most values a lead key (`solve_once`) may take: settling more of the tie-break's key in the energy solve
+slowed that solve by more than it saved. MobileNetV2's depthwise convs, one worker, energy solve + tie-break,
+simba / edge_npu: 50.1 / 91.1 s without a lead, 49.4 / 59.0 s up to 2^4, 44.8 / 55.2 s up to 2^10,
+55.9 / 62.0 s up to the exactness limit (8-15 variables settled)."""
 PRESOLVE_SECONDS_PER_ROW = 1.3e-4
 """One presolve pass's time per lookup-table row, measured with one worker: 0.08-0.13 ms (a 3x3 conv: Eyeriss
 12.9k rows 1.0 s, Simba 18k 2.0 s, the imported ISPASS Eyeriss without constraints 50k 6.8 s)."""
@@ -63,6 +73,7 @@ class Outcome:
     energy: int | None = None
     cycles: int | None = None
     core: list[str] = field(default_factory=list)
+    settled: dict[int, int] = field(default_factory=dict)   # lead variables' proved lexicographic minimum
 
 
 def build(workload: Workload, arch: Arch, *, cycles: bool, allow_padding: bool = False,
@@ -80,8 +91,19 @@ def build(workload: Workload, arch: Arch, *, cycles: bool, allow_padding: bool =
 
 def solve_once(f: Formulation, objective: str, *, time_limit: float, workers: int,
                hint: Mapping | None = None, cap: int | None = None, cycles_cap: int | None = None,
-               assumptions: list | None = None, log: bool = False) -> Outcome:
-    """Minimise energy or cycles, optionally with objective <= cap and cycles <= cycles_cap."""
+               assumptions: list | None = None, lead: list[tuple[int, int, int]] | None = None,
+               floor: int = 0, log: bool = False) -> Outcome:
+    """Minimise energy or cycles, optionally with objective <= cap and cycles <= cycles_cap.
+
+    `lead` (energy only), (proto index, lo, hi) of integer variables in order, asks for
+    them to be minimised lexicographically after the objective, in the same
+    search: the objective becomes objective * radix + the mixed-radix number
+    of the longest prefix of `lead` that keeps the objective exact (`floor`,
+    a lower bound of the objective, sets how long: the combined value must
+    stay below `EXACT_LIMIT`). When proved, `Outcome.settled` holds that
+    prefix's values: the tie-break (`tiebreak.canonical`) starts after them.
+    """
+    start = time.perf_counter()
     model = f.model.clone()
     energy_var = model.new_int_var(*f.energy_bounds, "energy")
     model.add(energy_var == f.energy)
@@ -90,7 +112,12 @@ def solve_once(f: Formulation, objective: str, *, time_limit: float, workers: in
         model.add(target <= cap)
     if cycles_cap is not None:
         model.add(model.get_int_var_from_proto_index(f.cycles.index) <= cycles_cap)
-    model.minimize(target)
+    if lead and objective != "energy":
+        raise ValueError("a lead key follows the energy objective only")
+    lo, hi = f.energy_bounds
+    prefix = _lead_prefix(lead or [], hi, max(lo, floor))
+    key, radix = mixed_radix(model, prefix)
+    model.minimize(target * radix + key if prefix else target)
     if hint is not None:
         energy = add_hint(f, model, hint)
         if energy is not None:
@@ -99,7 +126,6 @@ def solve_once(f: Formulation, objective: str, *, time_limit: float, workers: in
         model.add_assumptions(assumptions)
     solver = new_solver(workers, time_limit, log)
     solver.parameters.cp_model_presolve = presolve_pays(f, time_limit)
-    start = time.perf_counter()
     try:
         status = solver.solve(model)
     except IndexError:
@@ -114,12 +140,45 @@ def solve_once(f: Formulation, objective: str, *, time_limit: float, workers: in
         return Outcome("INFEASIBLE", None, None, None, seconds, core=core)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         known = math.isfinite(solver.best_objective_bound)
-        return Outcome(name, None, None, _integer_bound(solver.best_objective_bound) if known else None, seconds)
+        return Outcome(name, None, None, _integer_bound(solver.best_objective_bound) // radix if known else None,
+                       seconds)
     cycles = int(solver.value(f.cycles)) if f.cycles is not None else None
     value = int(solver.value(target))      # objective_value is a float after CP-SAT's scaling: never read it
-    bound = value if status == cp_model.OPTIMAL else _integer_bound(solver.best_objective_bound)
+    settled = {index: int(solver.value(model.get_int_var_from_proto_index(index))) for index, _, _ in prefix}
+    if prefix and status == cp_model.OPTIMAL and value * radix + int(solver.value(key)) >= EXACT_LIMIT:
+        # Proved in doubles only (the objective sat far above `floor`): prove the objective alone.
+        left = time_limit - seconds
+        again = solve_once(f, objective, time_limit=left, workers=workers, hint=decode(f, solver), cap=cap,
+                           cycles_cap=cycles_cap, assumptions=assumptions, log=log) if left > 0.05 else None
+        if again is not None and again.mapping is not None:
+            return replace(again, seconds=seconds + again.seconds)
+        return Outcome("FEASIBLE", decode(f, solver), value, None, seconds, int(solver.value(energy_var)), cycles)
+    bound = value if status == cp_model.OPTIMAL else _integer_bound(solver.best_objective_bound) // radix
     return Outcome(name, decode(f, solver), value, min(bound, value), seconds, int(solver.value(energy_var)),
-                   cycles)
+                   cycles, settled=settled if status == cp_model.OPTIMAL else {})
+
+
+def mixed_radix(model: cp_model.CpModel, domains: list[tuple[int, int, int]]) -> tuple[object, int]:
+    """(key, radix): the variables (proto index, lo, hi) as one mixed-radix number, the first the most
+    significant, and the number of its values; minimising it minimises them lexicographically."""
+    key, weight = 0, 1
+    for index, lo, hi in reversed(domains):
+        key += weight * (model.get_int_var_from_proto_index(index) - lo)
+        weight *= hi - lo + 1
+    return key, weight
+
+
+def _lead_prefix(lead: list[tuple[int, int, int]], hi: int, floor: int) -> list[tuple[int, int, int]]:
+    """The longest prefix of `lead` of at most `LEAD_RADIX` values whose radix keeps objective * radix + key
+    in the model's domain limit for every objective value up to `hi`, and below `EXACT_LIMIT` at twice `floor`."""
+    limit = min(DOMAIN_LIMIT // (hi + 1), EXACT_LIMIT // (2 * floor + 2), LEAD_RADIX)
+    prefix, radix = [], 1
+    for entry in lead:
+        radix *= entry[2] - entry[1] + 1
+        if radix > limit:
+            break
+        prefix.append(entry)
+    return prefix
 
 
 def presolve_seconds(f: Formulation) -> float:
