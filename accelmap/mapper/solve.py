@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from functools import partial
 
 from accelmap.arch.spec import Arch
 from accelmap.errors import InfeasibleLayer
@@ -32,6 +33,7 @@ from accelmap.mapper.search_random import random_search, walk_search
 from accelmap.mapper.tiebreak import canonical, key_domains
 from accelmap.mapper.slots import padded_bounds
 from accelmap.mapper.validity import check_mapping
+from accelmap.mapper.workers import run_within
 
 HINT_SAMPLES = 300
 """Random mappings scored for the baseline (`count`) and for the start when time is short."""
@@ -51,6 +53,9 @@ better on 4 of 5 unproved layers (geometric mean 0.89x; 0.64x on that layer, whe
 uniform random sampling for the same 30 s did better than CP-SAT)."""
 WALK_SHARE = 0.2
 """Share of the time limit the walks may take (they stop earlier at `HINT_SAMPLES` valid mappings)."""
+OVERRUN = 2.0
+"""Seconds the tie-break may run past the layer's time limit before its process is killed
+(`workers.run_within`); the proved optimum found before it is kept, marked not canonical."""
 PADDED_COUNT_LIMIT = (512, 10**7)
 """Padded-bound combinations, and unpadded mapspace size, up to which the padded mapspace is counted."""
 
@@ -330,8 +335,14 @@ def _canonical(f: Formulation, objective: str, outcome: Outcome, remaining,
     """The canonical mapping among those with the proved optimum's energy (and cycles, unless energy
     is the objective): (outcome with it, whether it is canonical, a note)."""
     cost = evaluate(f.nest.workload, f.nest.arch, outcome.mapping)
-    found = canonical(f, outcome.mapping, energy=cost.energy, cycles=None if objective == "energy" else cost.cycles,
-                      time_limit=remaining(), workers=workers, settled=outcome.settled)
+    left = remaining()
+    finished, found = run_within(left + OVERRUN, partial(
+        canonical, f, outcome.mapping, energy=cost.energy, cycles=None if objective == "energy" else cost.cycles,
+        time_limit=left, workers=workers, settled=outcome.settled), ())
+    if not finished:
+        return outcome, False, (f"tie-break among equal-cost optima stopped {OVERRUN:g} s past its time limit "
+                                "(CP-SAT did not end in time): another run may return a different mapping "
+                                "of the same cost")
     if found.mapping is None:
         return outcome, False, ("tie-break among equal-cost optima not finished in time: another run may "
                                 "return a different mapping of the same cost")

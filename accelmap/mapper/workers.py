@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import signal
 import threading
 import time
 import traceback
@@ -55,6 +56,49 @@ def run_each(tasks: Sequence[Task], jobs: int, on_result: Callable[[Hashable, An
                 on_result(key, value)
     finally:
         _stop(running)
+
+
+def run_within(seconds: float, function: Callable[..., Any], args: tuple) -> tuple[bool, Any]:
+    """`function(*args)` in a forked child given `seconds`: (True, its value), or (False, None) once
+    the time is up and the child killed. For calls whose own time limit may not hold: CP-SAT's
+    core-based search can loop in a level-0 propagation that checks no limit (simple_ws VGG-16
+    features.10's tie-break, stopped after 13 minutes). A plain `os.fork`, as `run_each`'s children
+    (daemons to multiprocessing) may not start processes of their own. Where processes cannot fork
+    (the call's objects would have to pickle), it runs here, unguarded. The child's exception is
+    raised here."""
+    if not hasattr(os, "fork"):
+        return True, function(*args)
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    parent = os.getpid()
+    with deferred():  # the child starts with the signals blocked; `as_worker` lets them through
+        pid = os.fork()
+        if pid == 0:
+            reader.close()
+            try:
+                _child(writer, parent, function, args)
+            finally:
+                os._exit(0)
+    writer.close()
+    deadline = time.monotonic() + seconds
+    answered = False
+    try:
+        while not answered and (left := deadline - time.monotonic()) > 0:
+            answered = bool(wait([reader], timeout=min(WAKE, left)))
+        if not answered:
+            return False, None
+        try:
+            outcome, value = reader.recv()
+        except (EOFError, OSError):
+            raise WorkerDied("a guarded solve's process ended without an answer (out of memory?)") from None
+    finally:
+        with deferred():
+            if not answered:
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            reader.close()
+    if outcome == "error":
+        raise value
+    return True, value
 
 
 def _context() -> multiprocessing.context.BaseContext:

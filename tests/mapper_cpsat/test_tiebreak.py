@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,21 @@ def test_chunks_keep_every_key_below_the_radix_limit():
             size *= hi - lo + 1
         assert size <= RADIX_LIMIT
     assert len(parts) > 1
+
+
+def test_a_tie_break_that_overruns_its_time_is_stopped_and_the_optimum_kept(monkeypatch):
+    # CP-SAT's core-based search can loop where it checks no time limit (simple_ws VGG-16 features.10 after
+    # the lead key: 13 minutes); the tie-break runs in a child that is killed `OVERRUN` s past the limit.
+    import accelmap.mapper.solve as solve
+
+    def stuck(*args, **kwargs):
+        time.sleep(600)
+
+    arch = small_arch("eyeriss_like")
+    plain = map_workload(CASES[0], arch, "energy", time_limit=10.0)
+    monkeypatch.setattr(solve, "canonical", stuck)
+    start = time.monotonic()
+    result = map_workload(CASES[0], arch, "energy", time_limit=3.0)
+    assert time.monotonic() - start < 3.0 + solve.OVERRUN + 3.0
+    assert result.status == "OPTIMAL" and not result.canonical and "stopped" in result.note
+    assert result.objective == plain.objective == score(evaluate(CASES[0], arch, result.mapping), "energy")

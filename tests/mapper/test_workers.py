@@ -1,0 +1,41 @@
+"""`workers.run_within`: a call in a forked child, killed when it has not answered in time."""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from accelmap.mapper.workers import run_within
+
+
+def _pid() -> int:
+    return os.getpid()
+
+
+def _sleep(seconds: float, pid_file) -> str:
+    pid_file.write_text(str(os.getpid()))
+    time.sleep(seconds)
+    return "woke"
+
+
+def _fail() -> None:
+    raise ValueError("bad layer")
+
+
+def test_an_answer_in_time_comes_back_from_another_process():
+    finished, pid = run_within(30.0, _pid, ())
+    assert finished and pid != os.getpid()
+
+
+def test_a_call_past_its_time_is_killed_and_leaves_no_process(tmp_path):
+    start = time.monotonic()
+    assert run_within(1.0, _sleep, (60.0, tmp_path / "pid")) == (False, None)
+    assert time.monotonic() - start < 5.0
+    with pytest.raises(ProcessLookupError):      # killed and reaped: no such process, not even a zombie
+        os.kill(int((tmp_path / "pid").read_text()), 0)
+
+
+def test_the_childs_exception_is_raised_here():
+    with pytest.raises(ValueError, match="bad layer"):
+        run_within(30.0, _fail, ())
