@@ -141,11 +141,15 @@ def canonical(f: Formulation, found: Mapping, *, energy: int, cycles: int | None
     settled = settled or {}
     for index, value in settled.items():
         model.add(model.get_int_var_from_proto_index(index) == value)
-    domains = [entry for entry in key_domains(f) if entry[0] not in settled]
+    # The steps' chunks are cut as without `settled` (they only leave the first chunk's head out): where
+    # a chunk starts decides how hard its step is (cut after the settled variables instead, simple_os
+    # VGG-16 features.2's tie-break took 12.9 s against 1.8 s).
+    steps_of = [[entry for entry in chunk if entry[0] not in settled] for chunk in chunks(key_domains(f))]
+    domains = [entry for chunk in steps_of for entry in chunk]
     solver = new_solver(workers, time_limit, tie_break=True)
     steps = 0
     values: dict[int, int] | None = None
-    for chunk in chunks(domains) or [[]]:
+    for chunk in [chunk for chunk in steps_of if chunk] or [[]]:
         left = time_limit - (time.perf_counter() - start)
         if left <= 0.05:
             return Canonical(None, steps, time.perf_counter() - start)
