@@ -14,10 +14,16 @@ workers, the hint or the run.
 For the energy objective the solve that proves the optimum also minimises
 the key's first variables (`solve_once`'s `lead`: energy x radix + their
 mixed-radix number, as many as keep the value exact); `canonical` fixes
-them and starts after them. The answer is the same (a lexicographic minimum
-does not depend on where the key is cut), and the first variables were
-where the steps spent their time: simba ResNet-50's conv1 and 3x3 convs,
-one worker, tie-break 48 s -> 22 s (phase 1 109 s -> 105 s).
+them and leaves them out of the first step, the steps' chunks cut where
+they would be without them. The answer is the same (a lexicographic
+minimum does not depend on where the key is cut), and the first variables
+were where the steps spent their time: simba ResNet-50's conv1 and 3x3
+convs, one worker, tie-break 48 s -> 22 s (phase 1 109 s -> 105 s). Where
+the chunks are cut does matter to the steps: cut after the settled
+variables instead, simple_os VGG-16 features.2's tie-break took 12.9 s
+against 1.8 s, and one step on simple_ws looped inside CP-SAT (see
+`new_solver`). `solve._canonical` runs `canonical` in a forked child,
+killed `solve.OVERRUN` seconds past the layer's limit.
 
 Any fixed order makes the result unique; the order decides how hard the
 steps are, and no order measured was the fastest on every layer. The

@@ -163,7 +163,7 @@ def test_chunks_keep_every_key_below_the_radix_limit():
 
 
 def test_a_tie_break_that_overruns_its_time_is_stopped_and_the_optimum_kept(monkeypatch):
-    # CP-SAT's core-based search can loop where it checks no time limit (simple_ws VGG-16 features.10 after
+    # CP-SAT's core-based search can loop where it checks no time limit (simple_ws VGG-16 features.10 with
     # the lead key: 13 minutes); the tie-break runs in a child that is killed `OVERRUN` s past the limit.
     import accelmap.mapper.solve as solve
 
