@@ -10,19 +10,25 @@ from accelmap.ir.workload import Workload
 def conv_nest(i: np.ndarray, w: np.ndarray, wl: Workload) -> np.ndarray:
     """O[n,g,k,p,q] = sum_{c,r,s} W[g,k,c,r,s] * I[n,g,c,p*sh+r*dh,q*sw+s*dw].
 
-    Computed as one batched matmul per (r, s) filter tap, in the operands' dtype.
+    Computed as one batched matmul per (r, s) filter tap, returned in the operands' dtype. Float
+    operands are accumulated in float64 and rounded once: BLAS computes the rows of one float32
+    matmul by different kernels, so equal output channels came out unequal (SqueezeNet with its
+    constant weights under numpy 2.4's OpenBLAS: logits of 9.5e9 a float32 step apart, and a
+    softmax of 1/32 on some classes and 0 elsewhere where onnxruntime gives 0.001 on each).
     """
     dims = wl.dims
     n, g, k, c, p, q = (dims[d] for d in "NGKCPQ")
     sh, sw = wl.stride
     dh, dw = wl.dilation
-    out = np.zeros((g, k, n * p * q), dtype=np.result_type(i, w))
+    dtype = np.result_type(i, w)
+    acc = np.float64 if np.issubdtype(dtype, np.floating) else dtype
+    out = np.zeros((g, k, n * p * q), dtype=acc)
     for r in range(dims["R"]):
         for s in range(dims["S"]):
             window = i[:, :, :, r * dh: r * dh + (p - 1) * sh + 1: sh, s * dw: s * dw + (q - 1) * sw + 1: sw]
             cols = window.transpose(1, 2, 0, 3, 4).reshape(g, c, n * p * q)
-            out += np.matmul(w[:, :, :, r, s], cols)
-    return out.reshape(g, k, n, p, q).transpose(2, 0, 1, 3, 4)
+            out += np.matmul(w[:, :, :, r, s].astype(acc, copy=False), cols.astype(acc, copy=False))
+    return out.astype(dtype, copy=False).reshape(g, k, n, p, q).transpose(2, 0, 1, 3, 4)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
