@@ -334,6 +334,14 @@ class Algebra:
 
         Its domain starts at 0: every count is >= 0, which the signed expansion
         of halos hides from the solver (stating it is what makes proofs fast).
+        A gated one also gets `var >= lo * gate`, a plain linear row that
+        holds either way: a count whose gate is one of several alternatives
+        (which level is a tensor's parent, or its innermost keeper) then
+        keeps, in CP-SAT's linear relaxation, the least value of whichever
+        alternatives it weighs, where the enforced equalities alone let it
+        drop towards 0. Proofs got faster: edge_npu ResNet-50's 3x3 convs,
+        energy solve alone, one worker, two at once: 22.1-32.5 s against
+        28.9-42.4 s; whole layers at 30 s, 3 of 3 proved against 0 of 3.
         """
         if gate is False or not poly:
             return 0, 0, 0
@@ -351,6 +359,8 @@ class Algebra:
         else:
             self.model.add(var == expr).only_enforce_if(gate)
             self.model.add(var == 0).only_enforce_if(~gate)
+            if lo > 0:
+                self.model.add(var >= lo * gate)
         return var, (lo if gate is True else 0), hi
 
 
