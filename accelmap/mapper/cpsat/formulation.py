@@ -53,6 +53,7 @@ class Formulation:
     energy_bounds: tuple[int, int]
     cycles: object | None
     capacity: dict[tuple[int, str], object]
+    rows: tuple = ()          # relaxation rows (`Algebra.rows`): `solve_once` adds them, the tie-break does not
 
     @property
     def size(self) -> tuple[int, int]:
@@ -86,7 +87,7 @@ def build(workload: Workload, arch: Arch, *, cycles: bool, allow_padding: bool =
     terms = traffic_terms(dv)
     energy, lo, hi = energy_expr(dv, terms)
     cyc = cycles_expr(dv, terms) if cycles else None
-    return Formulation(nest, model, dv, energy, (lo, hi), cyc, capacity)
+    return Formulation(nest, model, dv, energy, (lo, hi), cyc, capacity, tuple(dv.alg.rows))
 
 
 def solve_once(f: Formulation, objective: str, *, time_limit: float, workers: int,
@@ -105,6 +106,8 @@ def solve_once(f: Formulation, objective: str, *, time_limit: float, workers: in
     """
     start = time.perf_counter()
     model = f.model.clone()
+    for row in f.rows:
+        model.add(row)
     energy_var = model.new_int_var(*f.energy_bounds, "energy")
     model.add(energy_var == f.energy)
     target = energy_var if objective == "energy" else model.get_int_var_from_proto_index(f.cycles.index)

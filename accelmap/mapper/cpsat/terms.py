@@ -134,6 +134,10 @@ class Algebra:
         self._ands: dict[tuple, object] = {}
         self._ors: dict[tuple, object] = {}
         self.lookups = 0
+        # Rows that hold in every solution and only tighten the linear relaxation: the objective's solves add
+        # them (`Formulation.rows`), the tie-break's core search does without (with them a step on simba
+        # MobileNetV2 features.12's expand conv went from 0.1 s to unfinished at 30 s).
+        self.rows: list = []
         self.table_entries = 0
 
     # -- literals ----------------------------------------------------------------------------------
@@ -209,12 +213,12 @@ class Algebra:
             y = self.model.new_int_var(0, self.kmax[dim][p], f"e[{dim},{slot[0]}{slot[1]},{p}]*b{index}")
             self.model.add(y == e).only_enforce_if(lit)
             self.model.add(y == 0).only_enforce_if(~lit)
-            # The same lower bound as a plain row (see `gated`): the exponent, less its most while the literal
-            # is off. edge_npu ResNet-50's 3x3 convs, energy solve, one worker, two at once: 19.3-31.9 s
+            # The same lower bound as a relaxation row (see `gated`): the exponent, less its most while the
+            # literal is off. edge_npu ResNet-50's 3x3 convs, energy solve, one worker, two at once: 19.3-31.9 s
             # against 23.7-37.9 s; whole layers at 30 s, 2 of the 3 FEASIBLE ones proved. The upper rows
             # (y <= e, y <= most x literal) gained nothing more.
             most = self.kmax[dim][p]
-            self.model.add(y >= e - most + most * lit)
+            self.rows.append(y >= e - most + most * lit)
             self._scaled[key] = y
         return self._scaled[key]
 
@@ -340,14 +344,14 @@ class Algebra:
 
         Its domain starts at 0: every count is >= 0, which the signed expansion
         of halos hides from the solver (stating it is what makes proofs fast).
-        A gated one also gets `var >= lo * gate`, a plain linear row that
-        holds either way: a count whose gate is one of several alternatives
+        A gated one also gets the relaxation row `var >= lo * gate` (`rows`),
+        which holds either way: a count whose gate is one of several alternatives
         (which level is a tensor's parent, or its innermost keeper) then
         keeps, in CP-SAT's linear relaxation, the least value of whichever
         alternatives it weighs, where the enforced equalities alone let it
         drop towards 0. Proofs got faster: edge_npu ResNet-50's 3x3 convs,
         energy solve alone, one worker, two at once: 22.1-32.5 s against
-        28.9-42.4 s; whole layers at 30 s, 3 of 3 proved against 0 of 3.
+        28.9-42.4 s.
         """
         if gate is False or not poly:
             return 0, 0, 0
@@ -366,7 +370,7 @@ class Algebra:
             self.model.add(var == expr).only_enforce_if(gate)
             self.model.add(var == 0).only_enforce_if(~gate)
             if lo > 0:
-                self.model.add(var >= lo * gate)
+                self.rows.append(var >= lo * gate)
         return var, (lo if gate is True else 0), hi
 
 
