@@ -181,3 +181,27 @@ def test_a_hint_that_is_no_mapping_of_the_layer_hints_its_decisions_only():
     model = f.model.clone()
     assert add_hint(f, model, Mapspace(large, arch).sample(random.Random(1))) is None
     assert 0 < len(model.proto.solution_hint.vars) < len(model.proto.variables)
+
+
+@pytest.mark.parametrize("index", range(7))
+def test_the_relaxation_rows_cut_no_mapping(index):
+    """`Formulation.rows` only tighten the linear relaxation: with them, every sampled mapping, pinned, is
+    still a solution, at the model's energy."""
+    arch = [*(load_arch(p) for p in ("eyeriss", "simba", "edge_npu", "gemmini")), *deep_archs()][index]
+    rng = random.Random(index)
+    for workload in WORKLOADS:
+        f = build(workload, arch, cycles=False)
+        assert f.rows, "a layer with gated counts has relaxation rows"
+        space = Mapspace(workload, arch)
+        for _ in range(3):
+            mapping = space.sample(rng)
+            model = f.model.clone()
+            for row in f.rows:
+                model.add(row)
+            energy = model.new_int_var(*f.energy_bounds, "energy")
+            model.add(energy == f.energy)
+            pin(f, model, mapping)
+            solver = cp_model.CpSolver()
+            solver.parameters.num_workers = 1
+            assert solver.solve(model) == cp_model.OPTIMAL, mapping.describe()
+            assert solver.value(energy) == evaluate(workload, arch, mapping).energy, mapping.describe()
