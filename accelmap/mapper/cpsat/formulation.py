@@ -53,7 +53,9 @@ class Formulation:
     energy_bounds: tuple[int, int]
     cycles: object | None
     capacity: dict[tuple[int, str], object]
-    rows: tuple = ()          # relaxation rows (`Algebra.rows`): `solve_once` adds them, the tie-break does not
+    # The relaxation rows (`Algebra.rows`) as built: `solve_once` adds them, the tie-break does not. A copy, as
+    # later uses of the algebra on other models (`solve._smallest_need`) append rows of their own.
+    rows: tuple[cp_model.BoundedLinearExpression, ...] = ()
 
     @property
     def size(self) -> tuple[int, int]:
