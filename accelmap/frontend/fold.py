@@ -11,29 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper, shape_inference
+from onnx import helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
+
+from accelmap.frontend.shapes import SHAPE_LIKE_ELEMENTS, inferred, static_shapes
 
 NOT_FOLDABLE = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial",
                 "Bernoulli", "If", "Loop", "Scan"}
 MAX_FOLDED_ELEMENTS = 1 << 27
 """Largest folded value (elements): VGG's first fully connected weight, 102.8 M, fits."""
-SHAPE_LIKE_ELEMENTS = 1 << 12
-"""Folded values up to this size are stored as initializers, so data propagation sees them."""
-
-
-def static_shape(value: onnx.ValueInfoProto) -> tuple[int, ...] | None:
-    """The declared shape of a graph value if every dim is a number, else None (unknown or symbolic)."""
-    ttype = value.type.tensor_type
-    if not ttype.HasField("shape") or any(not d.HasField("dim_value") for d in ttype.shape.dim):
-        return None
-    return tuple(d.dim_value for d in ttype.shape.dim)
-
-
-def _static_shapes(model: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
-    values = list(model.graph.input) + list(model.graph.value_info) + list(model.graph.output)
-    return {value.name: shape for value in values if (shape := static_shape(value)) is not None}
-
 
 def _shape_value(node: onnx.NodeProto, shape: tuple[int, ...]) -> np.ndarray:
     attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
@@ -63,7 +49,7 @@ def _evaluate(node: onnx.NodeProto, model: onnx.ModelProto, constants: dict[str,
 
 
 def _fold_once(model: onnx.ModelProto, constants: dict[str, np.ndarray]) -> bool:
-    shapes = _static_shapes(shape_inference.infer_shapes(model, data_prop=True))
+    shapes = static_shapes(inferred(model))
     kept, folded = [], False
     for node in model.graph.node:
         values: list[np.ndarray] | None = None

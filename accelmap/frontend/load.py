@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import TensorProto, numpy_helper, shape_inference, version_converter
+from onnx import TensorProto, numpy_helper, version_converter
 
 from accelmap.errors import ModelError, ShapeError, UnsupportedOp
-from accelmap.frontend.fold import fold_constants, static_shape
+from accelmap.frontend.fold import fold_constants
+from accelmap.frontend.shapes import inferred, static_shape
 from accelmap.frontend.lowering import Lowering, OnnxNode
 from accelmap.frontend.naming import describe_node, name_unnamed_nodes
 from accelmap.frontend.passes import CLEANUPS, rewrite_to_fixpoint
@@ -84,9 +85,9 @@ def _per_channel_prelu_slopes(model: onnx.ModelProto) -> None:
     """Before opset 7 a PRelu slope of shape (C,) applied per channel; from 7 it broadcasts numpy-style, so
     (the version converter leaves it) each such slope is given shape (C, 1, ..., 1) as a new initializer."""
     stored = {t.name: t for t in model.graph.initializer}
-    inferred = shape_inference.infer_shapes(model)
-    ranks = {v.name: len(v.type.tensor_type.shape.dim) for v in list(inferred.graph.input) + list(
-        inferred.graph.value_info) if v.type.tensor_type.HasField("shape")}
+    shaped = inferred(model)
+    ranks = {v.name: len(v.type.tensor_type.shape.dim) for v in list(shaped.graph.input) + list(
+        shaped.graph.value_info) if v.type.tensor_type.HasField("shape")}
     for node in model.graph.node:
         if node.op_type != "PRelu" or node.input[1] not in stored or ranks.get(node.input[0], 0) < 3:
             continue
@@ -195,7 +196,8 @@ def load_model(source: str | Path | onnx.ModelProto, input_shapes: dict[str, tup
     convention) are constants unless `initializers_as_inputs`.
     """
     model, where = read_model(source)
-    model = onnx.ModelProto.FromString(model.SerializeToString())
+    if model is source:                  # the caller's own: lowering edits the model (names, opset, initializers)
+        model = _copy(model)
     generated = name_unnamed_nodes(model.graph)
     _check_supported(model, where, generated)
     model = _upgrade_old_opset(model, where, generated)
@@ -206,10 +208,10 @@ def load_model(source: str | Path | onnx.ModelProto, input_shapes: dict[str, tup
     constants = {t.name: _initializer(t, where) for t in model.graph.initializer}
     try:
         model = fold_constants(model, constants)
-        model = shape_inference.infer_shapes(model, data_prop=True)
+        shaped = inferred(model)
     except (onnx.onnx_cpp2py_export.shape_inference.InferenceError, ValueError) as err:
         raise ModelError(f"{where}: shape inference failed: {err}") from None
-    tensors = {name: info for name, info in _tensor_table(model).items() if name not in constants}
+    tensors = {name: info for name, info in _tensor_table(shaped).items() if name not in constants}
     ctx = Lowering(tensors, constants, opset)
     for proto in model.graph.node:
         node = OnnxNode.from_proto(proto, generated)
@@ -232,6 +234,13 @@ def load_model(source: str | Path | onnx.ModelProto, input_shapes: dict[str, tup
     graph = rewrite_to_fixpoint(graph, CLEANUPS)
     _restore_output_names(graph, outputs)
     return graph.verify()
+
+
+def _copy(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A deep copy of a ModelProto."""
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    return copy
 
 
 def _initializer(tensor: onnx.TensorProto, where: str) -> np.ndarray:
