@@ -9,6 +9,7 @@ import math
 import os
 import tempfile
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -157,16 +158,17 @@ def _model_file(source: str | Path | onnx.ModelProto, use_cache: bool) -> Path |
     places.append(Path(tempfile.gettempdir()) / f"accelmap-{os.getuid() if hasattr(os, 'getuid') else 'user'}")
     for place in places:
         try:
-            return _saved(zoo.build(str(source)), place / name)
+            return _saved(partial(zoo.build, str(source)), place / name)
         except OSError:
             continue
     return None
 
 
-def _saved(model: onnx.ModelProto, target: Path) -> Path:
-    """`target`, written (through a temporary file renamed into place) unless it is already there."""
+def _saved(build: Callable[[], onnx.ModelProto], target: Path) -> Path:
+    """`target`, built and written (through a temporary file renamed into place) unless it is already there."""
     if target.is_file():
         return target
+    model = build()
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
     try:

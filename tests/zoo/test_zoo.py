@@ -209,3 +209,18 @@ def test_bert_parameters_change_length_and_depth() -> None:
     assert output.shape == (1, 8, 64) and np.isfinite(output).all()
     # Post-norm: every token leaves the last LayerNorm with mean ~0 over the hidden axis.
     assert np.abs(output.mean(axis=-1)).max() < 0.2
+
+
+def test_a_bundled_network_is_saved_once_and_not_rebuilt(tmp_path, monkeypatch):
+    """The file a compile of a bundled network is validated against: written on first use, then reused
+    without building the network again (VGG-16's weights take 2.3 s to draw)."""
+    from accelmap import api
+
+    monkeypatch.setenv("ACCELMAP_CACHE", str(tmp_path))
+    first = api._model_file("bert_tiny", use_cache=True)
+    assert first is not None and first.parent == tmp_path / "zoo"
+    written = first.read_bytes()
+    assert onnx.load_from_string(written).graph.node
+    monkeypatch.setattr(zoo, "build", lambda *args, **kw: pytest.fail("rebuilt a network already saved"))
+    assert api._model_file("bert_tiny", use_cache=True) == first
+    assert first.read_bytes() == written
