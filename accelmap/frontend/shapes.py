@@ -33,7 +33,7 @@ def inferred(model: onnx.ModelProto) -> onnx.ModelProto:
     """A model with the graph, functions and opsets of `model` and the value infos shape inference (with data
     propagation) gives them; its large initializers are typed graph inputs instead (module docstring).
     Raises what `onnx.shape_inference.infer_shapes` raises."""
-    light = onnx.ModelProto(ir_version=model.ir_version, producer_name=model.producer_name)
+    light = onnx.ModelProto(ir_version=model.ir_version)
     light.opset_import.extend(model.opset_import)
     light.functions.extend(model.functions)
     graph = light.graph
