@@ -58,3 +58,22 @@ def test_loading_a_modelproto_leaves_it_as_it_was():
     before = model.SerializeToString()
     graph = load_model(model)
     assert graph.nodes and model.SerializeToString() == before
+
+
+@pytest.mark.slow
+def test_a_model_over_2_gb_lowers(tmp_path):
+    """Weights in external data past protobuf's 2 GiB limit: the whole model cannot be serialised (shape
+    inference on it failed with a DecodeError), the copy without the weights can. Writes 2.3 GB."""
+    from accelmap import api
+
+    side = 17_000                                        # two 17,000 x 17,000 float32 weights: 2.31e9 bytes
+    weights = [numpy_helper.from_array(np.full((side, side), 1e-3, np.float32), f"w{i}") for i in range(2)]
+    nodes = [helper.make_node("MatMul", ["x", "w0"], ["h"], name="mm0"),
+             helper.make_node("MatMul", ["h", "w1"], ["y"], name="mm1")]
+    graph = helper.make_graph(nodes, "big", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, side])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, side])], weights)
+    onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "big.onnx",
+                    save_as_external_data=True, location="big.data")
+    del weights, graph
+    lowered = api.load_model(tmp_path / "big.onnx")
+    assert [layer.workload.macs for layer in lowered.layers()] == [2 * side * side] * 2
