@@ -10,7 +10,7 @@ from onnx import TensorProto, numpy_helper, version_converter
 
 from accelmap.errors import ModelError, ShapeError, UnsupportedOp
 from accelmap.frontend.fold import fold_constants
-from accelmap.frontend.shapes import inferred, static_shape
+from accelmap.frontend.shapes import graph_values, inferred, static_shape
 from accelmap.frontend.lowering import Lowering, OnnxNode
 from accelmap.frontend.naming import describe_node, name_unnamed_nodes
 from accelmap.frontend.passes import CLEANUPS, rewrite_to_fixpoint
@@ -177,8 +177,7 @@ def _check_input_type(value: onnx.ValueInfoProto, where: str) -> None:
 
 def _tensor_table(model: onnx.ModelProto) -> dict[str, TensorInfo]:
     table: dict[str, TensorInfo] = {}
-    values = list(model.graph.input) + list(model.graph.value_info) + list(model.graph.output)
-    for value in values:
+    for value in graph_values(model):
         shape = static_shape(value)
         if shape is None:
             continue

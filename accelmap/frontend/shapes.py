@@ -52,7 +52,11 @@ def inferred(model: onnx.ModelProto) -> onnx.ModelProto:
     return shape_inference.infer_shapes(light, data_prop=True)
 
 
+def graph_values(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
+    """The graph's inputs, intermediate values (value infos) and outputs, in that order."""
+    return list(model.graph.input) + list(model.graph.value_info) + list(model.graph.output)
+
+
 def static_shapes(model: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
     """Every graph input, intermediate and output value of `model` whose shape is fully static."""
-    values = list(model.graph.input) + list(model.graph.value_info) + list(model.graph.output)
-    return {value.name: shape for value in values if (shape := static_shape(value)) is not None}
+    return {value.name: shape for value in graph_values(model) if (shape := static_shape(value)) is not None}
