@@ -190,7 +190,8 @@ class Mapspace:
         """The slots outermost first (`slots.py`), with each active dim's forced factor and the inner remainders."""
         arch = self.arch
         shape = slots(arch)
-        rows = [[shape.forced(arch, dim, slot) for dim in self._active] for slot in shape.places]
+        rows = [[shape.forced(arch, dim, slot, self.workload.dims[dim]) for dim in self._active]
+                for slot in shape.places]
         out = []
         for k, (kind, index) in enumerate(shape.places):
             inner = rows[k + 1:]

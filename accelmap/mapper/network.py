@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from accelmap.arch.spec import Arch
+from accelmap.errors import InfeasibleLayer
 from accelmap.ir.graph import Graph
 from accelmap.ir.workload import Workload
 from accelmap.mapper.cache import ResultCache, cache_key, default_cache_dir
@@ -59,9 +60,15 @@ class NetworkResult:
 
 
 def _solve_one(workload: Workload, arch: Arch, settings: SolveSettings, workers: int,
-               warm: Mapping | None) -> MapResult:
-    return map_workload(workload, arch, settings.objective, time_limit=settings.time_limit, workers=workers,
-                        allow_padding=settings.allow_padding, tie_break=settings.tie_break, hint=warm)
+               warm: Mapping | None, layer: str, copies: int) -> MapResult:
+    """One unique workload mapped; an infeasible one's error names `layer`, the first of the `copies`
+    layers it stands for."""
+    try:
+        return map_workload(workload, arch, settings.objective, time_limit=settings.time_limit, workers=workers,
+                            allow_padding=settings.allow_padding, tie_break=settings.tie_break, hint=warm)
+    except InfeasibleLayer as err:
+        more = f" (and {copies - 1} more of the same shape)" if copies > 1 else ""
+        raise InfeasibleLayer(f"layer {layer}{more}: {err}") from None
 
 
 def _expected_effort(workload: Workload) -> tuple[bool, int]:
@@ -102,7 +109,8 @@ def map_graph(graph: Graph, arch: Arch, settings: SolveSettings = SolveSettings(
     hits = len(solved)
     processes, workers = _pool_size(jobs, len(pending))
     order = sorted(pending, key=lambda sig: _expected_effort(pending[sig]), reverse=True)
-    run_each([(sig, _solve_one, (pending[sig], arch, settings, workers, warm[sig])) for sig in order], processes,
+    run_each([(sig, _solve_one, (pending[sig], arch, settings, workers, warm[sig], groups[sig][0].name,
+                                 len(groups[sig]))) for sig in order], processes,
              lambda sig, result: record(sig, result, cached=False))
     results = {node.name: solved[sig] for sig, nodes in groups.items() for node in nodes}
     warnings = (cache.warning,) if cache.warning else ()

@@ -9,7 +9,8 @@ counted and checked.
   the fanout below level 0 (if any), level 1's temporal loops, ... A slot is
   ("T", level), ("X", fanout) or ("Y", fanout).
 - **Forced factors**: a dim's factor at a slot is fixed by a dataflow
-  constraint; forced to 1 when a residual constraint (factor 0: "the whole
+  constraint (one above the layer's bound is the bound: `fixed_factor`);
+  forced to 1 when a residual constraint (factor 0: "the whole
   remaining bound") of that dim sits at another slot, when the fanout axis
   does not allow the dim, when the axis is one wide or when a bound caps it
   at 1; free otherwise.
@@ -48,11 +49,12 @@ class Slots:
     constrained: dict[Slot, dict[str, int]]       # slot -> dim -> fixed factor (0: the remaining bound)
     limits: dict[Slot, dict[str, tuple[int, int | None]]]   # slot -> dim -> (least, most or None)
 
-    def forced(self, arch: Arch, dim: str, slot: Slot) -> int | None:
-        """The factor `dim` must take at `slot` (module docstring), or None when it is a decision."""
+    def forced(self, arch: Arch, dim: str, slot: Slot, bound: int) -> int | None:
+        """The factor `dim` (of the layer's `bound`) must take at `slot` (module docstring), or None when
+        it is a decision."""
         fix = self.constrained.get(slot, {})
         if fix.get(dim):
-            return fix[dim]
+            return fixed_factor(fix[dim], bound)
         residual = [s for s, f in self.constrained.items() if f.get(dim) == 0]
         if residual and residual != [slot]:
             return 1                              # the whole remaining bound sits at the residual slot
@@ -80,6 +82,22 @@ def slots(arch: Arch) -> Slots:
     caps = {("X", j): f.x for j, f in enumerate(arch.fanouts)}
     caps.update({("Y", j): f.y for j, f in enumerate(arch.fanouts)})
     return Slots(tuple(places), fanout_below, fanout_parent, caps, fixed_factors(arch), factor_limits(arch))
+
+
+def slot_name(arch: Arch, slot: Slot) -> str:
+    """A slot in words: 'level GLB' or 'fanout PE_array X'."""
+    kind, index = slot
+    if kind == "T":
+        return f"level {arch.levels[index].name}"
+    return f"fanout {arch.fanouts[index].name} {kind}"
+
+
+def fixed_factor(want: int, bound: int) -> int:
+    """The factor a constraint fixing a dim's factor to `want` (> 0) asks of a layer whose bound is `bound`:
+    `want`, or the bound when `want` exceeds it. Timeloop's rule ("Constraint M=8 exceeds problem
+    dimension M=1. Setting constraint M=1"): a design fixing 8 output channels across its array maps a
+    depthwise conv (one output channel per group) with one, rather than having no mapping for it."""
+    return min(want, bound)
 
 
 def fixed_factors(arch: Arch) -> dict[Slot, dict[str, int]]:

@@ -31,8 +31,8 @@ from math import prod
 from accelmap.arch.spec import Arch, Level
 from accelmap.ir.workload import DIMS, TENSORS, Workload
 from accelmap.mapper.mapping import Mapping, dims_covered
-from accelmap.mapper.slots import (Slot, axis_allows, factor_limits, fixed_factors, forced_keep, level_tensors,
-                                   order_allowed, order_rule, padded_bounds, slot_loops)
+from accelmap.mapper.slots import (Slot, axis_allows, factor_limits, fixed_factor, fixed_factors, forced_keep,
+                                   level_tensors, order_allowed, order_rule, padded_bounds, slot_loops, slot_name)
 
 DIM_INDEX = {d: i for i, d in enumerate(DIMS)}
 _N, _G, _K, _C, _P, _Q, _R, _S = range(len(DIMS))
@@ -49,7 +49,7 @@ def check_mapping(workload: Workload, arch: Arch, mapping: Mapping) -> list[str]
     problems += dims_covered(mapping, workload.dims)
     problems += _fanout_problems(arch, mapping)
     problems += _keep_problems(arch, mapping)
-    problems += _factor_constraint_problems(arch, mapping, bounds)
+    problems += _factor_constraint_problems(arch, mapping, bounds, workload.dims)
     problems += _factor_bound_problems(arch, mapping)
     problems += _permutation_problems(arch, mapping)
     if all(loop.dim in DIMS for loops in slot_loops(mapping).values() for loop in loops):
@@ -89,14 +89,6 @@ def _padding_problems(workload: Workload, mapping: Mapping) -> list[str]:
     return problems
 
 
-def _where(arch: Arch, slot: Slot) -> str:
-    """A slot in words: 'level GLB' or 'fanout PE_array X'."""
-    kind, index = slot
-    if kind == "T":
-        return f"level {arch.levels[index].name}"
-    return f"fanout {arch.fanouts[index].name} {kind}"
-
-
 def _loop_problems(arch: Arch, mapping: Mapping) -> list[str]:
     """Known dims, factors > 1, at most one loop per dim per level and per spatial axis."""
     problems = []
@@ -104,12 +96,12 @@ def _loop_problems(arch: Arch, mapping: Mapping) -> list[str]:
         dims = [loop.dim for loop in loops]
         for loop in loops:
             if loop.dim not in DIMS:
-                problems.append(f"{_where(arch, slot)}: loop dim {loop.dim!r} is not one of {''.join(DIMS)}")
+                problems.append(f"{slot_name(arch, slot)}: loop dim {loop.dim!r} is not one of {''.join(DIMS)}")
             elif loop.factor < 2:
-                problems.append(f"{_where(arch, slot)}: loop {loop.dim}{loop.factor} has factor < 2 "
+                problems.append(f"{slot_name(arch, slot)}: loop {loop.dim}{loop.factor} has factor < 2 "
                                 "(factor-1 loops are left out)")
         for dim in sorted(set(d for d in dims if dims.count(d) > 1)):
-            problems.append(f"{_where(arch, slot)}: {dims.count(dim)} loops over {dim}, at most one allowed")
+            problems.append(f"{slot_name(arch, slot)}: {dims.count(dim)} loops over {dim}, at most one allowed")
     return problems
 
 
@@ -151,10 +143,13 @@ def _keep_problems(arch: Arch, mapping: Mapping) -> list[str]:
     return problems
 
 
-def _factor_constraint_problems(arch: Arch, mapping: Mapping, bounds: dict[str, int]) -> list[str]:
-    """Fixed temporal and spatial factors; a temporal 0 takes the bound over the dim's other fixed factors."""
+def _factor_constraint_problems(arch: Arch, mapping: Mapping, bounds: dict[str, int],
+                                real: dict[str, int]) -> list[str]:
+    """Fixed temporal and spatial factors (one above the layer's `real` bound asks for that bound:
+    `fixed_factor`); a temporal 0 takes the bound over the dim's other fixed factors."""
     problems = []
-    fixed = fixed_factors(arch)
+    fixed = {slot: {dim: fixed_factor(want, real[dim]) if want else 0 for dim, want in factors.items()}
+             for slot, factors in fixed_factors(arch).items()}
     loops = slot_loops(mapping)
     for slot, factors in fixed.items():
         for dim, want in factors.items():
@@ -164,10 +159,10 @@ def _factor_constraint_problems(arch: Arch, mapping: Mapping, bounds: dict[str, 
                 want_text = (str(bounds[dim] // others) if bounds[dim] % others == 0
                              else f"{bounds[dim]}/{others}, not an integer")
                 if bounds[dim] % others or got != bounds[dim] // others:
-                    problems.append(f"{_where(arch, slot)}: factor of {dim} must be the whole remaining "
+                    problems.append(f"{slot_name(arch, slot)}: factor of {dim} must be the whole remaining "
                                     f"bound {want_text} (dataflow constraint), got {got}")
             elif got != want:
-                problems.append(f"{_where(arch, slot)}: factor of {dim} must be {want} "
+                problems.append(f"{slot_name(arch, slot)}: factor of {dim} must be {want} "
                                 f"(dataflow constraint), got {got}")
     return problems
 
@@ -180,7 +175,7 @@ def _factor_bound_problems(arch: Arch, mapping: Mapping) -> list[str]:
         for dim, (least, most) in limits.items():
             got = next((loop.factor for loop in loops[slot] if loop.dim == dim), 1)
             if got < least or (most is not None and got > most):
-                problems.append(f"{_where(arch, slot)}: factor of {dim} must be in [{least}, "
+                problems.append(f"{slot_name(arch, slot)}: factor of {dim} must be in [{least}, "
                                 f"{most if most is not None else 'any'}] (dataflow constraint), got {got}")
     return problems
 

@@ -120,6 +120,24 @@ constraints:
     assert "RF" in err and not (tmp_path / "out").exists()
 
 
+def test_a_fixed_factor_no_layer_can_take_names_the_layer_and_the_level(compiled, tmp_path, capsys):
+    _, model, _, _ = compiled
+    arch = tmp_path / "fixed.yaml"
+    arch.write_text("""
+levels:
+  - {name: DRAM, word-bits: 8, read_energy: 100, write_energy: 100}
+  - {name: SRAM, word-bits: 8, depth: 4096, width: 8, read_energy: 3, write_energy: 3}
+compute: {mac_energy: 0.3}
+constraints:
+  - {level: SRAM, factors: {C: 3}}
+""")
+    code = main(["compile", model, "--arch", str(arch), "-o", str(tmp_path / "out"), "--no-cache", "--jobs", "1"])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "layer conv:" in err and "3 at level SRAM" in err and "C = 4" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_interrupted_compile_leaves_nothing(compiled, tmp_path, monkeypatch, capsys):
     _, model, _, _ = compiled
 

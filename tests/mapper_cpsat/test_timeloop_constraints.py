@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import replace
+from math import prod
 
 import pytest
 
 from accelmap.arch import build_arch
 from accelmap.arch.spec import TIMELOOP_ACCOUNTING
 from accelmap.errors import InfeasibleLayer
+from accelmap.ir.workload import make_workload
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.solve import map_workload
 from accelmap.mapper.validity import check_mapping
@@ -87,3 +89,34 @@ def test_a_minimum_factor_on_a_unit_dim_leaves_no_mapping():
     assert Mapspace(workload, arch).size() == 0
     with pytest.raises(InfeasibleLayer, match="factor bounds"):
         map_workload(workload, arch, "energy", time_limit=5.0)
+
+
+def fixed_k_arch():
+    """eyeriss-like with the array's X axis fixed to K=2 and GLB's temporal C fixed to 3 (as the 2024 DSE
+    exercise design fixes M=8 across its array)."""
+    raw = copy.deepcopy(EYERISS_LIKE)
+    raw["constraints"] = [{"level": "PE", "factors": {"S": 0}},
+                          {"level": "GLB", "factors": {"C": 3}},
+                          {"fanout": "PE_array", "x_dims": ["K"], "y_dims": ["R", "C", "K"], "x_factors": {"K": 2}}]
+    return build_arch(raw, "fixed_k")
+
+
+@pytest.mark.parametrize("k, c, g", [(1, 1, 3), (1, 2, 1), (2, 1, 1), (4, 6, 1)])
+def test_a_fixed_factor_above_the_layer_bound_asks_for_the_bound(k, c, g):
+    """Timeloop's rule: K=2 fixed on a layer with K=1 (a depthwise conv) means K=1 there, C=3 on C <= 2
+    means all of C. Enumeration, validity and CP-SAT agree on it, and CP-SAT finds the exhaustive optimum."""
+    arch = fixed_k_arch()
+    workload = make_workload(g=g, k=k, c=c, p=3, q=2, r=3, s=1)
+    mappings = list(Mapspace(workload, arch).enumerate())
+    assert mappings and all(check_mapping(workload, arch, m) == [] for m in mappings)
+    assert {m.spatial[0].x_size for m in mappings} == {min(2, k)}
+    assert {prod(loop.factor for loop in m.temporal[1] if loop.dim == "C") for m in mappings} == {min(3, c)}
+    check_all_objectives(workload, arch)
+
+
+def test_a_fixed_factor_within_the_bound_that_does_not_divide_it_leaves_no_mapping():
+    arch = fixed_k_arch()
+    workload = make_workload(k=2, c=4, p=3, q=2, r=3, s=1)       # C=3 fixed at GLB does not divide C=4
+    assert Mapspace(workload, arch).size() == 0
+    with pytest.raises(InfeasibleLayer):
+        map_workload(workload, arch, time_limit=10.0, workers=1)

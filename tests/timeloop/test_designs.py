@@ -175,6 +175,27 @@ def test_timeloop_mapper_mapping_on_the_design_files_scores_the_same(tmp_path, n
     assert agreement.timeloop.macs == workload.macs
 
 
+@needs_timeloop
+def test_a_depthwise_conv_maps_on_a_design_that_fixes_output_channels_across_its_array(tmp_path):
+    """dse_2024 fixes K=8 across its array; a depthwise conv has one output channel per group. Timeloop
+    then asks for K=1 there ("exceeds problem dimension ... Setting constraint"), and so does accelmap
+    (`slots.fixed_factor`): its proved optimum scores the same in timeloop-model and is no worse than
+    the mapping timeloop-mapper finds on the design's own files."""
+    workload = make_workload(g=16, p=8, q=8, r=3, s=3)
+    arch = imported("dse_2024", timeloop_accounting=True).arch
+    result = map_workload(workload, arch, "energy", time_limit=30.0, workers=1)
+    assert result.status == "OPTIMAL" and check_mapping(workload, arch, result.mapping) == []
+    files = timeloop_files(workload, arch, result.mapping)
+    for file_name, text in files.items():
+        (tmp_path / file_name).write_text(text)
+    stats = run_timeloop("model", TIMELOOP, tmp_path, list(files))
+    assert result.cost.energy / 1000 == pytest.approx(stats.energy_pj, rel=1e-3)
+    (tmp_path / "mapper").mkdir()
+    found = map_and_compare(workload, FIXTURES / "dse_2024", TIMELOOP, tmp_path / "mapper", victory=20)
+    assert found.timeloop.macs == workload.macs
+    assert stats.energy_pj <= found.timeloop.energy_pj * (1 + 1e-3)
+
+
 def test_timeloopfe_spellings_read_as_timeloop_v3_reads_them(tmp_path):
     """timeloopfe writes `type: dataspace` (Timeloop v3.0.3 wants `bypass`) and a component `subclass`."""
     files = design_files("simple_ws")

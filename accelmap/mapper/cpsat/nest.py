@@ -21,10 +21,11 @@ from functools import lru_cache
 from math import prod
 
 from accelmap.arch.spec import Arch
+from accelmap.errors import InfeasibleLayer
 from accelmap.ir.workload import DIMS, Workload
 from accelmap.mapper.cpsat.terms import prime_exponents
 from accelmap.mapper.model import psum_write_energy
-from accelmap.mapper.slots import Slot, padded_bounds, slots
+from accelmap.mapper.slots import Slot, padded_bounds, slot_name, slots
 
 DOMINANCE_BUDGET = 20_000
 """Split checks spent per dim on padding dominance before keeping the remaining candidates as they are."""
@@ -88,11 +89,13 @@ def build_nest(workload: Workload, arch: Arch, allow_padding: bool) -> Nest:
     bounds = workload.dims
     wanted = {d: padded_bounds(b) if allow_padding else (b,) for d, b in bounds.items()}
     active = [d for d in DIMS if max(wanted[d]) > 1]
-    fixed = {(d, s): f for s in places for d in active if (f := shape.forced(arch, d, s)) is not None}
+    fixed = {(d, s): f for s in places for d in active if (f := shape.forced(arch, d, s, bounds[d])) is not None}
     targets, dropped = {}, {}
     prune = allow_padding and _updates_cost_no_more_than_writes(arch)
     for d in active:
         keep = _viable(wanted[d], d, places, fixed)
+        if not keep:
+            raise _no_bound_fits(workload, arch, d, wanted[d], fixed)
         if prune:
             kept = padding_candidates(keep, d, places, fixed, shape.caps)
             dropped[d] = tuple(b for b in keep if b not in kept)
@@ -117,6 +120,16 @@ def _viable(cands: tuple[int, ...], dim: str, places: list[Slot], fixed: dict) -
     forced = prod(fixed.get((dim, s), 1) for s in places)
     any_free = any((dim, s) not in fixed for s in places)
     return tuple(b for b in cands if b % forced == 0 and (any_free or b == forced))
+
+
+def _no_bound_fits(workload: Workload, arch: Arch, dim: str, cands: tuple[int, ...],
+                   fixed: dict[tuple[str, Slot], int]) -> InfeasibleLayer:
+    """The error for a dim whose fixed factors leave no candidate bound: which factors, and where."""
+    where = ", ".join(f"{f} at {slot_name(arch, s)}" for (d, s), f in fixed.items() if d == dim and f > 1)
+    bounds = " or ".join(str(b) for b in cands)
+    return InfeasibleLayer(f"no mapping of {workload.describe()} on arch '{arch.name}': its dataflow constraints "
+                           f"fix {dim}'s factors to {where}, which no factorisation of {dim} = {bounds} meets. "
+                           "Relax those fixed factors, or map this layer on another arch.")
 
 
 def _updates_cost_no_more_than_writes(arch: Arch) -> bool:
