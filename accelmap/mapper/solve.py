@@ -30,7 +30,7 @@ from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.bounds import lower_bounds
 from accelmap.mapper.model import OBJECTIVES, Cost, evaluate, score
 from accelmap.mapper.search_random import random_search, walk_search
-from accelmap.mapper.tiebreak import canonical, key_domains
+from accelmap.mapper.tiebreak import canonical, key_domains, probe_seconds
 from accelmap.mapper.slots import padded_bounds
 from accelmap.mapper.validity import check_mapping
 from accelmap.mapper.workers import run_within
@@ -338,7 +338,7 @@ def _canonical(f: Formulation, objective: str, outcome: Outcome, remaining,
     left = remaining()
     finished, found = run_within(left + OVERRUN, partial(
         canonical, f, outcome.mapping, energy=cost.energy, cycles=None if objective == "energy" else cost.cycles,
-        time_limit=left, workers=workers, settled=outcome.settled), ())
+        time_limit=left, workers=workers, settled=outcome.settled, probe=probe_seconds(outcome.seconds)), ())
     if not finished:
         return outcome, False, (f"tie-break among equal-cost optima stopped {OVERRUN:g} s past its time limit "
                                 "(CP-SAT did not end in time): another run may return a different mapping "

@@ -55,6 +55,25 @@ RADIX_LIMIT = 1 << 50
 key must stay below 2**53 for "OPTIMAL" to mean the exact minimum."""
 
 
+PROBE_SECONDS = 0.5
+"""How long a step of an easy layer (`probe_seconds`) is first tried without presolve."""
+PROBE_BELOW = 1.0
+"""Energy solves (s) below which a layer's tie-break steps are first tried without presolve."""
+
+
+def probe_seconds(solve_seconds: float) -> float:
+    """How long each tie-break step is first tried without presolve, for a layer whose optimum took
+    `solve_seconds` to prove: `PROBE_SECONDS` when that was under `PROBE_BELOW`, else not at all.
+
+    On the optimal face presolve can lose the hint: the imported simba_like's BERT-base output
+    projection (a 768x3072 matmul), proved in 0.1 s, found no solution in its first step's 30 s with
+    presolve and proved it in 0.15 s without (the attention scores: 13.8 s against 0.1 s). Where the
+    proof itself is hard, presolve pays and a failed probe is time lost (simba ResNet-50's conv1: 17 s
+    without, 3.5 s with; every step probed, its eight hardest layers' tie-breaks took 22.3 s against
+    18.6 s, edge_npu's 16.8 s against 14.0 s)."""
+    return PROBE_SECONDS if solve_seconds < PROBE_BELOW else 0.0
+
+
 @dataclass(frozen=True)
 class Canonical:
     """The canonical optimum, or why there is none: `mapping` None when a step was not proved in time."""
@@ -127,13 +146,30 @@ def key_domains(f: Formulation) -> list[tuple[int, int, int]]:
     return domains
 
 
+def _step(solver: cp_model.CpSolver, model: cp_model.CpModel, seconds: float, probe: float) -> int:
+    """One step's solve within `seconds`: first `probe` seconds without presolve (`probe_seconds`), then,
+    unless that proved the step, with presolve for the rest of the time."""
+    start = time.perf_counter()
+    if probe > 0:
+        solver.parameters.cp_model_presolve = False
+        solver.parameters.max_time_in_seconds = min(seconds, probe)
+        status = solver.solve(model)
+        seconds -= time.perf_counter() - start
+        if status == cp_model.OPTIMAL or seconds <= 0.05:
+            return status
+    solver.parameters.cp_model_presolve = True
+    solver.parameters.max_time_in_seconds = seconds
+    return solver.solve(model)
+
+
 def canonical(f: Formulation, found: Mapping, *, energy: int, cycles: int | None, time_limit: float,
-              workers: int, settled: dict[int, int] | None = None) -> Canonical:
+              workers: int, settled: dict[int, int] | None = None, probe: float = 0.0) -> Canonical:
     """The lexicographically least decisions among mappings with this energy (and these cycles).
 
     `found` is one such mapping (the solver's answer): the first step's hint.
     `settled` are leading key variables already minimised with the energy
     (`solve_once`'s `lead`): they are fixed, and the steps start after them.
+    `probe`: seconds each step is first tried without presolve (`probe_seconds`).
 
     `cycles` pins the cycle count too (latency and EDP results); it needs a
     formulation built with cycles. Returns `mapping` None when a step was
@@ -166,8 +202,7 @@ def canonical(f: Formulation, found: Mapping, *, energy: int, cycles: int | None
         else:
             for index, value in values.items():
                 model.add_hint(model.get_int_var_from_proto_index(index), value)
-        solver.parameters.max_time_in_seconds = left
-        status = solver.solve(model)
+        status = _step(solver, model, left, probe)
         steps += 1
         if status != cp_model.OPTIMAL:
             return Canonical(None, steps, time.perf_counter() - start)

@@ -106,6 +106,18 @@ def test_the_tie_break_finishes_on_an_imported_design():
     assert result.objective == score(evaluate(workload, arch, result.mapping), "energy")
 
 
+def test_the_tie_break_of_a_quickly_proved_layer_keeps_its_hint():
+    # BERT-base's FFN output projection on Timeloop's simba_like with its constraints: proved in 0.1 s, but
+    # presolve lost the first step's hint on the optimal face and no solution came in the whole limit;
+    # without presolve (`probe_seconds`) the tie-break takes a fraction of a second.
+    design = Path(__file__).parents[1] / "timeloop" / "fixtures" / "simba_like"
+    arch = import_timeloop_design(design / "arch.yaml", design / "ERT.yaml", constraints=(design / "constraints.yaml",),
+                                  timeloop_accounting=True).arch
+    workload = make_workload(p=128, c=3072, k=768, kind="matmul")
+    result = map_workload(workload, arch, "energy", time_limit=30.0, workers=1)
+    assert result.status == "OPTIMAL" and result.canonical
+
+
 @pytest.mark.parametrize("arch_name", ARCHS)
 def test_a_key_prefix_settled_with_the_energy_leaves_the_canonical_mapping_unchanged(arch_name):
     # The energy solve minimises the key's first variables too (`lead`); the tie-break fixes them and goes on
