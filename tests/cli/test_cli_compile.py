@@ -103,38 +103,38 @@ def test_unknown_arch_is_bad_input(compiled, capsys):
     assert not (root / "x").exists()
 
 
-def test_infeasible_layer_exit_code(compiled, tmp_path, capsys):
-    _, model, _, _ = compiled
-    arch = tmp_path / "tiny.yaml"
-    arch.write_text("""
+TINY_RF = """
 levels:
   - {name: DRAM, word-bits: 8, read_energy: 100, write_energy: 100}
   - {name: RF, word-bits: 8, depth: 2, width: 8, read_energy: 1, write_energy: 1, tensors: [W, I, O]}
 compute: {mac_energy: 0.3}
 constraints:
   - {level: RF, keep: [W, I, O], factors: {C: 0, R: 0, S: 0}}
-""")
-    code = main(["compile", model, "--arch", str(arch), "-o", str(tmp_path / "out"), "--no-cache"])
-    err = capsys.readouterr().err
-    assert code == 3, err
-    assert "RF" in err and not (tmp_path / "out").exists()
-
-
-def test_a_fixed_factor_no_layer_can_take_names_the_layer_and_the_level(compiled, tmp_path, capsys):
-    _, model, _, _ = compiled
-    arch = tmp_path / "fixed.yaml"
-    arch.write_text("""
+"""
+C_FIXED_TO_3 = """
 levels:
   - {name: DRAM, word-bits: 8, read_energy: 100, write_energy: 100}
   - {name: SRAM, word-bits: 8, depth: 4096, width: 8, read_energy: 3, write_energy: 3}
 compute: {mac_energy: 0.3}
 constraints:
   - {level: SRAM, factors: {C: 3}}
-""")
+"""
+
+
+@pytest.mark.parametrize("arch_text, said", [
+    (TINY_RF, ["RF"]),                                          # no tile fits the RF
+    (C_FIXED_TO_3, ["layer conv:", "3 at level SRAM", "C = 4"]),  # a fixed factor no factorisation of C meets
+    (C_FIXED_TO_3.replace("{C: 3}}", "{C: 1}}\n  - {level: DRAM, factors: {C: 1}}"),
+     ["layer conv:", "C's factor to 1 at every level"]),       # no slot left for C
+])
+def test_an_infeasible_layer_exits_3_saying_where(compiled, tmp_path, capsys, arch_text, said):
+    _, model, _, _ = compiled
+    arch = tmp_path / "arch.yaml"
+    arch.write_text(arch_text)
     code = main(["compile", model, "--arch", str(arch), "-o", str(tmp_path / "out"), "--no-cache", "--jobs", "1"])
     err = capsys.readouterr().err
     assert code == 3, err
-    assert "layer conv:" in err and "3 at level SRAM" in err and "C = 4" in err and "Traceback" not in err
+    assert all(text in err for text in said) and "Traceback" not in err, err
     assert not (tmp_path / "out").exists()
 
 

@@ -126,9 +126,10 @@ def _no_bound_fits(workload: Workload, arch: Arch, dim: str, cands: tuple[int, .
                    fixed: dict[tuple[str, Slot], int]) -> InfeasibleLayer:
     """The error for a dim whose fixed factors leave no candidate bound: which factors, and where."""
     where = ", ".join(f"{f} at {slot_name(arch, s)}" for (d, s), f in fixed.items() if d == dim and f > 1)
+    fixes = f"fix {dim}'s factors to {where}" if where else f"fix {dim}'s factor to 1 at every level and axis"
     bounds = " or ".join(str(b) for b in cands)
     return InfeasibleLayer(f"no mapping of {workload.describe()} on arch '{arch.name}': its dataflow constraints "
-                           f"fix {dim}'s factors to {where}, which no factorisation of {dim} = {bounds} meets. "
+                           f"{fixes}, which no factorisation of {dim} = {bounds} meets. "
                            "Relax those fixed factors, or map this layer on another arch.")
 
 
