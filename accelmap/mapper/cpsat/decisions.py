@@ -88,9 +88,6 @@ class Decisions:
                                      for b in cands]
                 total = sum(k * x for k, x in self.totals[d, p])
                 model.add(sum(self.e[d, s, p] for s in nest.places) == total).with_name(f"factorise[{d},{p}]")
-            for p in {q for s in nest.places for q in prime_exponents(nest.fixed.get((d, s), 1))}:
-                if p not in nest.kmax[d]:
-                    model.add_bool_or([]).with_name(f"fixed_factor_of_{d}_has_prime_{p}_not_in_bound")
         self._factor_bounds()
 
     def _factor_bounds(self) -> None:

@@ -107,9 +107,6 @@ def build_nest(workload: Workload, arch: Arch, allow_padding: bool) -> Nest:
         for b in cands:
             for p, k in prime_exponents(b).items():
                 exps[p] = max(exps.get(p, 0), k)
-        for s in places:
-            for p in prime_exponents(fixed.get((d, s), 1)):
-                exps.setdefault(p, 0)
         kmax[d] = exps
     return Nest(workload, arch, tuple(places), shape.fanout_below, shape.fanout_parent, targets, kmax, fixed,
                 shape.caps, dropped)
