@@ -8,6 +8,8 @@ the time, in the same run. Prints a table and totals.
     python benchmarks/bench_cpsat.py --models resnet50 --archs eyeriss --objectives energy
     python benchmarks/bench_cpsat.py --models resnet50,mobilenetv2,bert_base --archs eyeriss,gemmini \\
         --objectives energy,latency,edp --time-limit 60 --random 1,10 --json results.json
+    python benchmarks/bench_cpsat.py --models resnet18 --archs design.yaml --objectives energy \\
+        --time-limit 30 --workers 1 --no-count --random 1     # as `accelmap compile` maps each layer
 """
 from __future__ import annotations
 
@@ -78,7 +80,8 @@ def random_best(workload: Workload, arch: Arch, objective: str, seconds: float, 
 
 
 def run(models: list[str], archs: list[str], objectives: list[str], time_limit: float, workers: int,
-        multipliers: list[float], layers: list[int] | None, out=sys.stdout, tie_break: bool = False) -> list[Row]:
+        multipliers: list[float], layers: list[int] | None, out=sys.stdout, tie_break: bool = False,
+        count: bool = True) -> list[Row]:
     """Solve every selected layer; print one line per layer as it finishes."""
     rows = []
     for model in models:
@@ -92,20 +95,21 @@ def run(models: list[str], archs: list[str], objectives: list[str], time_limit: 
                 for index, nodes in enumerate(groups):
                     if layers is not None and index not in layers:
                         continue
-                    row = _one(model, arch, objective, index, nodes, time_limit, workers, multipliers, tie_break)
+                    row = _one(model, arch, objective, index, nodes, time_limit, workers, multipliers, tie_break,
+                               count)
                     rows.append(row)
                     print(_line(row, multipliers), file=out, flush=True)
     return rows
 
 
 def _one(model: str, arch: Arch, objective: str, index: int, nodes, time_limit: float, workers: int,
-         multipliers: list[float], tie_break: bool) -> Row:
+         multipliers: list[float], tie_break: bool, count: bool) -> Row:
     workload = nodes[0].workload
     analytic = analytic_bound(workload, arch, objective)
     start = time.perf_counter()
     try:
         result = map_workload(workload, arch, objective, time_limit=time_limit, workers=workers,
-                              tie_break=tie_break, count=True)
+                              tie_break=tie_break, count=count)
     except InfeasibleLayer as err:
         return Row(model, arch.name, objective, f"#{index} {nodes[0].name}", len(nodes), workload.describe(),
                    "INFEASIBLE", time.perf_counter() - start, None, None, None, analytic, None, {}, str(err))
@@ -165,13 +169,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layers", default=None, help="comma-separated unique-layer indices (default all)")
     parser.add_argument("--random", default="", help="random-sampling time multipliers, e.g. 1,10 (default none)")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    parser.add_argument("--no-count", action="store_true",
+                        help="do not count the mapspace nor start from uniform samples: the compile path's "
+                             "start (walks and local search where `solve._start_pays`)")
     parser.add_argument("--tie-break", action="store_true",
                         help="also run the canonical tie-break (off: the time column is the proof alone)")
     args = parser.parse_args(argv)
     multipliers = [float(x) for x in args.random.split(",") if x]
     layers = None if args.layers is None else [int(x) for x in args.layers.split(",")]
     rows = run(args.models.split(","), args.archs.split(","), args.objectives.split(","), args.time_limit,
-               args.workers, multipliers, layers, tie_break=args.tie_break)
+               args.workers, multipliers, layers, tie_break=args.tie_break, count=not args.no_count)
     totals(rows, multipliers)
     if args.json:
         with open(args.json, "w") as fh:

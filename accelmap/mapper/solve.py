@@ -3,7 +3,8 @@
 The pipeline, one step per line below: optionally a random-search baseline
 (hint and first incumbent; it needs the mapspace counted, seconds on big
 layers, and CP-SAT's proofs barely use it) or, when time is short, the best
-of quick random walks as the start, the CP-SAT formulation of the
+of quick random walks; either improved by local search (`search_local`) as
+the start when time is short or the model big; the CP-SAT formulation of the
 whole mapspace (`cpsat.build`), the solve for the objective, then the answer decoded,
 re-scored with `model.evaluate` and checked with `validity.check_mapping`;
 the solver's objective must equal the model's score (DESIGN rule 1).
@@ -29,6 +30,7 @@ from accelmap.mapper.mapping import Mapping
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.bounds import lower_bounds
 from accelmap.mapper.model import OBJECTIVES, Cost, evaluate, score
+from accelmap.mapper.search_local import local_search
 from accelmap.mapper.search_random import random_search, walk_search
 from accelmap.mapper.tiebreak import canonical, key_domains, probe_seconds
 from accelmap.mapper.slots import padded_bounds
@@ -38,21 +40,26 @@ from accelmap.mapper.workers import run_within
 HINT_SAMPLES = 300
 """Random mappings scored for the baseline (`count`) and for the start when time is short."""
 HINT_BELOW_SECONDS = 20.0
-"""Time limits below which the solver starts from the best of `HINT_SAMPLES` walks (`walk_search`): with
+"""Time limits below which the solver starts from `_start` (walks, then local search): with
 little time CP-SAT may find no mapping of a large layer on its own (ResNet-18 on edge_npu at 5 s: 2 of 12
 layers; the imported ISPASS Eyeriss without constraints, VGG-16 features.5 at 10 s), while with more the
 proof dominates and the start does not shorten it (simba ResNet-50's conv1 and 3x3 convs, 30 s, one worker:
 174.3 s without, 174.2 s from 300 walks)."""
 START_PRESOLVE_SHARE = 0.15
 """Share of the time limit above which CP-SAT's expected presolve (`presolve_seconds`) makes the solver
-start from the walks at any limit. On such models (the imported Timeloop designs without their
+start from `_start` at any limit. On such models (the imported Timeloop designs without their
 constraints: 35-70k lookup-table rows, against at most 22k on the presets and the constrained imports)
 its first solution comes late: simple_ws without constraints, ResNet-18 layer3.0's first conv, 30 s, one
 worker: presolve 7.7 s, first solution at 15.1 s. From the best of 300 walks (0.1 s) the 30 s answer was
 better on 4 of 5 unproved layers (geometric mean 0.89x; 0.64x on that layer, where without the start
 uniform random sampling for the same 30 s did better than CP-SAT)."""
-WALK_SHARE = 0.2
-"""Share of the time limit the walks may take (they stop earlier at `HINT_SAMPLES` valid mappings)."""
+START_SHARE = 0.1
+"""Share of the time limit the start may take (`_start`): the walks (they stop at `HINT_SAMPLES` valid
+mappings, ~0.1 s), then `local_search` from the best of them for the rest. eyeriss256 without
+constraints, ResNet-18's eight unproved unique layers, one worker, 30 s: the answer of CP-SAT from the
+best walk summed to 2,700 uJ (layer2.0's 3x3 437-509 uJ across runs, worse than 30 s of uniform random
+sampling, 482.6 uJ); 3 s of annealing alone gives 2,457-2,491 uJ over three seeds (layer2.0's 3x3
+272-302 uJ)."""
 OVERRUN = 2.0
 """Seconds the tie-break may run past the layer's time limit before its process is killed
 (`workers.run_within`); the proved optimum found before it is kept, marked not canonical."""
@@ -99,9 +106,10 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
     of the same cost (`tiebreak.canonical`), within the same time limit.
     With `count`, the mapspace is counted exactly and `HINT_SAMPLES` uniform
     random mappings scored first: `mapspace_size` and `baseline` are filled
-    and the best hints the solver. Without it, random walks (`walk_search`)
-    give the start for short time limits and big models (`_start_pays`) and
-    the answer when the solver returns no mapping in time.
+    and the best hints the solver. For short time limits and big models
+    (`_start_pays`) the start is that best, or without `count` the best of
+    random walks (`walk_search`), improved by local search (`_start`); the
+    answer is never worse than the start.
     With `allow_padding`, the unpadded optimum is found first; the padded
     mapspace is then searched, in the time left, for a mapping at least as
     good; a padded mapping replaces the unpadded one only when strictly
@@ -111,19 +119,20 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
         raise ValueError(f"unknown objective {objective!r}; objectives are {', '.join(OBJECTIVES)}")
     start = time.perf_counter()
     # 1. Baseline, when asked: uniform random mappings (an empty unpadded mapspace is explained at once).
-    # Else, when time is short or the model big (`_start_pays`), the best of quick walks. With padding the
-    # unpadded solve below makes its own hint.
+    # When time is short or the model big (`_start_pays`), the best of them (or of quick walks) improved by
+    # local search. With padding the unpadded solve below makes its own hint.
     baseline = _baseline(workload, arch, objective) if count else None
     if count and baseline is None and not allow_padding:
         raise _explain_infeasible(workload, arch, allow_padding)
     # The formulation of the whole mapspace (padding left out, and said so, when its tables are too big).
     f, covered, note = _formulate(workload, arch, objective, allow_padding)
-    walked = (_walks(workload, arch, objective, WALK_SHARE * time_limit)
-              if not count and not allow_padding and _start_pays(f, time_limit) else None)
+    sampled = baseline[:2] if baseline else None
+    if not allow_padding and _start_pays(f, time_limit):
+        sampled = _start(workload, arch, objective, START_SHARE * time_limit, sampled)
     size, size_note = (_mapspace_size(workload, arch, allow_padding, baseline[2] if baseline else 0) if count
                        else (None, "not counted (count=False)"))
     warm = hint
-    start_at = _best_start(workload, arch, objective, hint, baseline[:2] if baseline else walked)
+    start_at = _best_start(workload, arch, objective, hint, sampled)
     # The start is a hint, not a cap: "objective <= start" made CP-SAT's first solution harder to find (imported
     # ISPASS Eyeriss without constraints, 10 s: ResNet-18 layer1 429 vs 383 uJ without the cap; VGG-16
     # features.5, presolve off, nothing better than the start vs 2,534 uJ).
@@ -170,7 +179,7 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
         raise _explain_infeasible(workload, arch, allow_padding)
     if outcome.mapping is None and start_at is None:
         # Last resort: walks, then (they cannot show emptiness) the uniform baseline, however long it counts.
-        start_at = _walks(workload, arch, objective, max(1.0, WALK_SHARE * time_limit))
+        start_at = _start(workload, arch, objective, max(1.0, START_SHARE * time_limit), None)
         if start_at is None:
             baseline = _baseline(workload, arch, objective)
             start_at = baseline[:2] if baseline else None
@@ -271,15 +280,26 @@ def _baseline(workload: Workload, arch: Arch, objective: str) -> tuple[Mapping, 
 
 
 def _start_pays(f: Formulation | None, time_limit: float) -> bool:
-    """Whether the solver should start from the best of `HINT_SAMPLES` walks: when time is short
+    """Whether the solver should start from `_start`: when time is short
     (`HINT_BELOW_SECONDS`) or presolve alone is expected to take `START_PRESOLVE_SHARE` of it."""
     return time_limit < HINT_BELOW_SECONDS or f is None or presolve_seconds(f) > START_PRESOLVE_SHARE * time_limit
 
 
-def _walks(workload: Workload, arch: Arch, objective: str, seconds: float) -> tuple[Mapping, int] | None:
-    """(best mapping, its score) of `walk_search` within `seconds`, or None when no walk found one."""
-    found = walk_search(workload, arch, objective, time_limit=seconds, samples=HINT_SAMPLES, seed=0)
-    return (found.mapping, found.score) if found else None
+def _start(workload: Workload, arch: Arch, objective: str, seconds: float,
+           sampled: tuple[Mapping, int] | None) -> tuple[Mapping, int] | None:
+    """(mapping, score) from `sampled` (or, without it, the best of `walk_search`'s walks) improved by
+    `local_search` in what is left of `seconds`; None when no walk found a mapping."""
+    begin = time.perf_counter()
+    if sampled is None:
+        found = walk_search(workload, arch, objective, time_limit=seconds, samples=HINT_SAMPLES, seed=0)
+        if found is None:
+            return None
+        sampled = found.mapping, found.score
+    left = seconds - (time.perf_counter() - begin)
+    if left <= 0:
+        return sampled
+    found = local_search(workload, arch, objective, [sampled[0]], time_limit=left, seed=0)
+    return found.mapping, found.score
 
 
 def _best_start(workload: Workload, arch: Arch, objective: str, hint: Mapping | None,
