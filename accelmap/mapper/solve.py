@@ -55,7 +55,7 @@ better on 4 of 5 unproved layers (geometric mean 0.89x; 0.64x on that layer, whe
 uniform random sampling for the same 30 s did better than CP-SAT)."""
 START_SHARE = 0.1
 """Share of the time limit the start may take (`_start`): the walks (they stop at `HINT_SAMPLES` valid
-mappings, ~0.1 s), then `local_search` from the best of them for the rest. eyeriss256 without
+mappings, ~0.1 s), then `local_search` from the best of them for the rest (`_anneal_seconds`). eyeriss256 without
 constraints, ResNet-18's eight unproved unique layers, one worker, 30 s: the answer of CP-SAT from the
 best walk summed to 2,700 uJ (layer2.0's 3x3 437-509 uJ across runs, worse than 30 s of uniform random
 sampling, 482.6 uJ); 3 s of annealing alone gives 2,457-2,491 uJ over three seeds (layer2.0's 3x3
@@ -128,7 +128,8 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
     f, covered, note = _formulate(workload, arch, objective, allow_padding)
     sampled = baseline[:2] if baseline else None
     if not allow_padding and _start_pays(f, time_limit):
-        sampled = _start(workload, arch, objective, START_SHARE * time_limit, sampled)
+        sampled = _start(workload, arch, objective, START_SHARE * time_limit, _anneal_seconds(f, time_limit),
+                         sampled)
     size, size_note = (_mapspace_size(workload, arch, allow_padding, baseline[2] if baseline else 0) if count
                        else (None, "not counted (count=False)"))
     warm = hint
@@ -179,7 +180,8 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
         raise _explain_infeasible(workload, arch, allow_padding)
     if outcome.mapping is None and start_at is None:
         # Last resort: walks, then (they cannot show emptiness) the uniform baseline, however long it counts.
-        start_at = _start(workload, arch, objective, max(1.0, START_SHARE * time_limit), None)
+        start_at = _start(workload, arch, objective, max(1.0, START_SHARE * time_limit),
+                          _anneal_seconds(f, time_limit), None)
         if start_at is None:
             baseline = _baseline(workload, arch, objective)
             start_at = baseline[:2] if baseline else None
@@ -285,21 +287,29 @@ def _start_pays(f: Formulation | None, time_limit: float) -> bool:
     return time_limit < HINT_BELOW_SECONDS or f is None or presolve_seconds(f) > START_PRESOLVE_SHARE * time_limit
 
 
-def _start(workload: Workload, arch: Arch, objective: str, seconds: float,
+def _start(workload: Workload, arch: Arch, objective: str, seconds: float, anneal: float,
            sampled: tuple[Mapping, int] | None) -> tuple[Mapping, int] | None:
     """(mapping, score) from `sampled` (or, without it, the best of `walk_search`'s walks) improved by
-    `local_search` in what is left of `seconds`; None when no walk found a mapping."""
+    `local_search` for `anneal` seconds, all within `seconds`; None when no walk found a mapping."""
     begin = time.perf_counter()
     if sampled is None:
         found = walk_search(workload, arch, objective, time_limit=seconds, samples=HINT_SAMPLES, seed=0)
         if found is None:
             return None
         sampled = found.mapping, found.score
-    left = seconds - (time.perf_counter() - begin)
+    left = min(anneal, seconds - (time.perf_counter() - begin))
     if left <= 0:
         return sampled
     found = local_search(workload, arch, objective, [sampled[0]], time_limit=left, seed=0)
     return found.mapping, found.score
+
+
+def _anneal_seconds(f: Formulation | None, time_limit: float) -> float:
+    """How long the start is annealed: `START_SHARE` of the limit, and no longer than CP-SAT's expected
+    presolve (`presolve_seconds`, which grows with the layer's lookup tables): CP-SAT proves a small layer
+    in about that time anyway (BERT-tiny on gemmini at 5 s: 0.02 s, not 0.5 s, per layer)."""
+    share = START_SHARE * time_limit
+    return share if f is None else min(share, presolve_seconds(f))
 
 
 def _best_start(workload: Workload, arch: Arch, objective: str, hint: Mapping | None,
