@@ -14,9 +14,11 @@ touched (`slots.Slots.forced`); every candidate is checked by
 `validity.check_mapping` (the mapspace's one set of rules) and scored by
 `model.evaluate`. The search is simulated annealing: a move no worse is
 taken, a worse one with a probability that falls as the time runs out.
-A plain hill climb from the same starts stalled in the first basin it
-found (eyeriss256 without constraints, ResNet-18's conv1: 373 uJ after 3 s
-and after 30 s, against 334-342 uJ for 3 s of annealing).
+On eyeriss256 without constraints (ResNet-18's eight unproved unique
+layers, 3 s each from the best of 300 walks) it ends at 2,458-2,491 uJ in
+sum over three seeds; a hill climb with restarts from the kicked best at
+2,496 uJ, stalling in the first basin it finds (conv1: 373 uJ after 3 s and
+after 30 s, against 334-373 uJ for annealing over six runs).
 """
 from __future__ import annotations
 
@@ -131,6 +133,7 @@ def _set_factor(arch: Arch, slot: Slot, loops: tuple[Loop, ...], dim: str, value
 
 
 def _arranged(arch: Arch, level: int, loops: list[Loop]) -> tuple[Loop, ...]:
+    """`loops` in an order `level`'s order rule allows (`slots.arrange`)."""
     by_dim = {lp.dim: lp for lp in loops}
     return tuple(by_dim[d] for d in arrange([lp.dim for lp in loops], order_rule(arch, level)))
 
@@ -191,7 +194,7 @@ def local_search(workload: Workload, arch: Arch, objective: str, starts: list[Ma
         cost = evaluate(workload, arch, candidate)
         value = score(cost, objective)
         temperature = high * (low / high) ** done
-        if value <= current[0] or rng.random() < math.exp((current[0] - value) / (temperature * current[0])):
+        if value <= current[0] or rng.random() < math.exp((current[0] - value) / (temperature * max(1, current[0]))):
             current = (value, candidate, cost)
             if value < best[0]:
                 best = current
