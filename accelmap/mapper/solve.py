@@ -127,7 +127,8 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
     # The formulation of the whole mapspace (padding left out, and said so, when its tables are too big).
     f, covered, note = _formulate(workload, arch, objective, allow_padding)
     sampled = baseline[:2] if baseline else None
-    if not allow_padding and _start_pays(f, time_limit):
+    annealed = not allow_padding and _start_pays(f, time_limit)
+    if annealed:
         sampled = _start(workload, arch, objective, START_SHARE * time_limit, _anneal_seconds(f, time_limit),
                          sampled)
     size, size_note = (_mapspace_size(workload, arch, allow_padding, baseline[2] if baseline else 0) if count
@@ -182,6 +183,7 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
         # Last resort: walks, then (they cannot show emptiness) the uniform baseline, however long it counts.
         start_at = _start(workload, arch, objective, max(1.0, START_SHARE * time_limit),
                           _anneal_seconds(f, time_limit), None)
+        annealed = start_at is not None
         if start_at is None:
             baseline = _baseline(workload, arch, objective)
             start_at = baseline[:2] if baseline else None
@@ -200,8 +202,9 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
     bound = max(bound or 0, floor)
     if outcome.mapping is None and plain is None:
         given = warm is not None and start_at is not None and start_at[0] is warm
-        note = _join(note, "the solver found no better solution in time; the "
-                     + ("warm start is reported" if given else "best of random mappings is reported"))
+        origin = ("warm start" if given else "best of random mappings, improved by local search," if annealed
+                  else "best of random mappings")
+        note = _join(note, f"the solver found no better solution in time; the {origin} is reported")
     status = "OPTIMAL" if bound >= value else "FEASIBLE"
     if status == "FEASIBLE":
         note = _join(note, "not proved optimal: another run may return a different mapping")
