@@ -244,10 +244,11 @@ class _Refetches:
 
     def _energy(self, grid: _Grid, tensor: str, parent: int, keeper: int, level: int) -> np.ndarray:
         """fJ of bringing `tensor` into `keeper` from `parent` R times (R on each tile of `grid`, `level`'s)
-        beyond the first: the keeper's writes (W, I) and the parent's reads (O: updates, or first writes if
-        cheaper) with their hops. A parent above `level` reads each word once for the copies of `level` its
-        fanouts multicast (O: reduce); one at or below it reads every word of each copy (copies below
-        `level` only hold the same words more times). Once per grid."""
+        beyond the first: the keeper's writes (W, I; O: its drain reads, where priced) and their hops through
+        the fanout nearest the keeper, which delivers every copy's words; the parent's reads (O: updates, or
+        first writes if cheaper) with their hops through the other fanouts. A parent above `level` reads
+        each word once for the copies of `level` its fanouts multicast (O: reduce); one at or below it reads
+        every word of each copy (copies below `level` only hold the same words more times). Once per grid."""
         return grid.memo(("refetch energy", tensor, parent, keeper, level),
                          lambda: self._energy_on(grid, tensor, parent, keeper, level))
 
@@ -257,15 +258,21 @@ class _Refetches:
         above = arch.levels[parent].tensors[tensor]
         shares = prod(self.most[j, tensor] for j, f in enumerate(arch.fanouts)
                       if parent <= arch.level_index(f.parent) < level and _shrinks(f, tensor))
+        at_keeper = arch.levels[keeper].tensors[tensor]
         if tensor == "O":
-            fill_price, parent_price = 0, min(above.update_energy, psum_write_energy(above, arch.accounting))
+            # each copy's partial sums leave the keeper (a drain read, where priced), the parent merges them
+            fill_price = at_keeper.read_energy if arch.accounting.drain_reads else 0
+            parent_price = min(above.update_energy, psum_write_energy(above, arch.accounting))
         else:
-            fill_price, parent_price = arch.levels[keeper].tensors[tensor].write_energy, above.read_energy
+            fill_price, parent_price = at_keeper.write_energy, above.read_energy
+        # the fanout right above the keeper delivers every word of every copy (multicast or reduced above it)
+        nearest = _nearest_fanout_hop(arch, parent, keeper)
         refetch = grid.refetch(tensor)
         # parent reads >= |t| R / S, but never fewer than the one crossing already counted
         shared = np.maximum(refetch - shares, 0) // shares
-        return _tensor_words(self.workload, tensor) * ((refetch - 1) * fill_price
-                                                       + shared * (parent_price + _hops_between(arch, parent, keeper)))
+        return _tensor_words(self.workload, tensor) * (
+            (refetch - 1) * (fill_price + nearest)
+            + shared * (parent_price + _hops_between(arch, parent, keeper) - nearest))
 
 
 def _pools_fit(arch: Arch, grid: _Grid, level: int, pools: dict[str, list[str]]) -> np.ndarray:
@@ -465,6 +472,13 @@ def _hops_between(arch: Arch, top: int, bottom: int) -> int:
     """fJ of one word's hops through the fanouts between levels `top` and `bottom` (parents top..bottom-1):
     a word moved between them crosses each at least once (a multicast or reduced word counts once)."""
     return sum(f.hop_energy for f in arch.fanouts if top <= arch.level_index(f.parent) < bottom)
+
+
+def _nearest_fanout_hop(arch: Arch, top: int, bottom: int) -> int:
+    """fJ of a hop through the fanout between levels `top` and `bottom` nearest to `bottom` (0 when none): it
+    carries each word to (W, I) or from (O) every copy of `bottom` separately."""
+    between = [f for f in arch.fanouts if top <= arch.level_index(f.parent) < bottom]
+    return max(between, key=lambda f: arch.level_index(f.parent)).hop_energy if between else 0
 
 
 def _most_shared(workload: Workload, arch: Arch, j: int, tensor: str, padding: bool) -> int:

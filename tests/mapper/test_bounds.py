@@ -88,6 +88,20 @@ def test_lower_bounds_count_refetches_from_an_on_chip_parent_below_an_array():
     assert without < lower_bounds(wl, arch).energy <= best
 
 
+def test_lower_bounds_count_each_refill_crossing_the_fanout_above_its_keeper():
+    # DRAM / 8 KiB GLB / a 64-bit RF keeping W, I and O under a 2-wide multicasting, reducing array with
+    # 20 fJ hops; matmul P6 C2 K4. The RF's capacity forces refills, and the array delivers each refill
+    # to its PE separately (a hop per word and copy, however few the GLB reads are after multicast): with
+    # those hops counted the bound is the optimum of the whole mapspace enumerated (10,272 fJ when only
+    # the GLB's reads of the refills paid a hop).
+    arch = Arch(name="chain", levels=(dram(), Level("GLB", 8 * 1024, costs(6, 7, 8), frozenset("WIO")),
+                                      Level("RF", 64, costs(1, 2, 3), frozenset("WIO"))),
+                fanouts=(Fanout("PE_array", "GLB", 2, 1, multicast=True, reduction=True, hop_energy=20),),
+                compute=Compute(macs_per_pe=1, mac_energy=1))
+    wl = make_workload(p=6, c=2, k=4, kind="matmul")
+    assert lower_bounds(wl, arch).energy == 10_584 == _optimum(wl, arch)
+
+
 def test_lower_bounds_split_an_array_between_the_tensors_it_shares():
     # DRAM / GLB over a 4-wide array of bare MACs (multicast, reduction); matmul P4 C4 K4. Every
     # tensor's innermost keeper is the GLB, so its MAC-side reads (O: updates) shrink by its share of
