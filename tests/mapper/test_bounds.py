@@ -30,6 +30,14 @@ def _glb_over_array(name, x, y):
                 compute=Compute(macs_per_pe=1, mac_energy=1))
 
 
+def _rf_under_array(rf_bits, hop):
+    """DRAM / an 8 KiB GLB over a 2-wide multicasting, reducing array (`hop` fJ) of RFs keeping W, I and O."""
+    return Arch(name="chain", levels=(dram(), Level("GLB", 8 * 1024, costs(6, 7, 8), frozenset("WIO")),
+                                      Level("RF", rf_bits, costs(1, 2, 3), frozenset("WIO"))),
+                fanouts=(Fanout("PE_array", "GLB", 2, 1, multicast=True, reduction=True, hop_energy=hop),),
+                compute=Compute(macs_per_pe=1, mac_energy=1))
+
+
 def test_lower_bounds():
     # Matmul P8 C6 K8 on three_level (DRAM 200/210/220 fJ, GLB 6/7/8, RF 1/2/3, a 4x4 array with
     # 2 fJ hops below the GLB): 384 MACs (1 fJ each). W's cheapest innermost keeper is the RF: its
@@ -78,10 +86,7 @@ def test_lower_bounds_count_refetches_from_an_on_chip_parent_below_an_array():
     # matmul P8 C3 K4. The RF's tiles cannot hold all three tensors, so whichever tensor the innermost
     # loop above it leaves alone, the others are filled again from the GLB: the bound counts it and
     # stays at or below the best of the whole mapspace (60,528 mappings).
-    arch = Arch(name="chain", levels=(dram(), Level("GLB", 8 * 1024, costs(6, 7, 8), frozenset("WIO")),
-                                      Level("RF", 48, costs(1, 2, 3), frozenset("WIO"))),
-                fanouts=(Fanout("PE_array", "GLB", 2, 1, multicast=True, reduction=True, hop_energy=2),),
-                compute=Compute(macs_per_pe=1, mac_energy=1))
+    arch = _rf_under_array(48, hop=2)
     wl = make_workload(p=8, c=3, k=4, kind="matmul")
     best = _optimum(wl, arch)
     without = wl.macs + sum(min(_operand_bound(wl, arch, t, k, _largest(wl, arch, t)) for k in (0, 1, 2)) for t in "WIO")
@@ -94,10 +99,7 @@ def test_lower_bounds_count_each_refill_crossing_the_fanout_above_its_keeper():
     # to its PE separately (a hop per word and copy, however few the GLB reads are after multicast): with
     # those hops counted the bound is the optimum of the whole mapspace enumerated (10,272 fJ when only
     # the GLB's reads of the refills paid a hop).
-    arch = Arch(name="chain", levels=(dram(), Level("GLB", 8 * 1024, costs(6, 7, 8), frozenset("WIO")),
-                                      Level("RF", 64, costs(1, 2, 3), frozenset("WIO"))),
-                fanouts=(Fanout("PE_array", "GLB", 2, 1, multicast=True, reduction=True, hop_energy=20),),
-                compute=Compute(macs_per_pe=1, mac_energy=1))
+    arch = _rf_under_array(64, hop=20)
     wl = make_workload(p=6, c=2, k=4, kind="matmul")
     assert lower_bounds(wl, arch).energy == 10_584 == _optimum(wl, arch)
 
