@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from accelmap.arch.spec import Arch
 from accelmap.ir.workload import DIMS, TENSORS, Workload
 from accelmap.mapper.cpsat.terms import prime_exponents
-from accelmap.mapper.mapping import Loop, Mapping, SpatialLoops
+from accelmap.mapper.mapping import Loop, Mapping
 from accelmap.mapper.model import evaluate, score
 from accelmap.mapper.search_random import SearchResult
-from accelmap.mapper.slots import Slot, arrange, keep_choice, order_rule, slot_loops, slots
+from accelmap.mapper.slots import Slot, arrange, keep_choice, order_rule, slot_loops, slots, with_slot_loops
 from accelmap.mapper.validity import check_mapping
 
 TEMPERATURE = (0.1, 0.002)
@@ -70,11 +70,9 @@ def _prime_of(rng: random.Random, value: int) -> int:
     return rng.choice(sorted(prime_exponents(value)))
 
 
-def _with_loops(arch: Arch, mapping: Mapping, loops: dict[Slot, tuple[Loop, ...]]) -> Mapping:
-    """`mapping` with its loops replaced by `loops` (by slot)."""
-    temporal = tuple(loops[("T", i)] for i in range(len(arch.levels)))
-    spatial = tuple(SpatialLoops(loops[("X", j)], loops[("Y", j)]) for j in range(len(arch.fanouts)))
-    return Mapping(temporal, spatial, mapping.keep, mapping.padded)
+def _factor(loops: tuple[Loop, ...], dim: str) -> int:
+    """`dim`'s factor among one slot's `loops` (1 without a loop)."""
+    return next((lp.factor for lp in loops if lp.dim == dim), 1)
 
 
 def _move_factor(arch: Arch, mapping: Mapping, moves: _Moves, rng: random.Random) -> Mapping | None:
@@ -84,7 +82,7 @@ def _move_factor(arch: Arch, mapping: Mapping, moves: _Moves, rng: random.Random
     dim = rng.choice(list(moves.free_slots))
     places = moves.free_slots[dim]
     loops = slot_loops(mapping)
-    factor = {s: next((lp.factor for lp in loops[s] if lp.dim == dim), 1) for s in places}
+    factor = {s: _factor(loops[s], dim) for s in places}
     sources = [s for s in places if factor[s] > 1]
     if not sources:
         return None
@@ -93,7 +91,7 @@ def _move_factor(arch: Arch, mapping: Mapping, moves: _Moves, rng: random.Random
     p = _prime_of(rng, factor[src])
     loops[src] = _set_factor(arch, src, loops[src], dim, factor[src] // p, rng)
     loops[dst] = _set_factor(arch, dst, loops[dst], dim, factor[dst] * p, rng)
-    return _with_loops(arch, mapping, loops)
+    return with_slot_loops(mapping, loops)
 
 
 def _swap_factors(arch: Arch, mapping: Mapping, moves: _Moves, rng: random.Random) -> Mapping | None:
@@ -104,7 +102,7 @@ def _swap_factors(arch: Arch, mapping: Mapping, moves: _Moves, rng: random.Rando
     one, two = rng.sample(list(moves.free_slots), 2)
     shared = [s for s in moves.free_slots[one] if s in moves.free_slots[two]]
     loops = slot_loops(mapping)
-    factor = {(d, s): next((lp.factor for lp in loops[s] if lp.dim == d), 1) for d in (one, two) for s in shared}
+    factor = {(d, s): _factor(loops[s], d) for d in (one, two) for s in shared}
     pairs = [(a, b) for a in shared for b in shared if a != b and factor[one, a] > 1 and factor[two, b] > 1]
     if not pairs:
         return None
@@ -114,7 +112,7 @@ def _swap_factors(arch: Arch, mapping: Mapping, moves: _Moves, rng: random.Rando
     loops[b] = _set_factor(arch, b, loops[b], one, factor[one, b] * p, rng)
     loops[b] = _set_factor(arch, b, loops[b], two, factor[two, b] // q, rng)
     loops[a] = _set_factor(arch, a, loops[a], two, factor[two, a] * q, rng)
-    return _with_loops(arch, mapping, loops)
+    return with_slot_loops(mapping, loops)
 
 
 def _set_factor(arch: Arch, slot: Slot, loops: tuple[Loop, ...], dim: str, value: int,
@@ -148,7 +146,7 @@ def _move_loop(arch: Arch, mapping: Mapping, moves: _Moves, rng: random.Random) 
     order.insert(rng.randrange(len(order) + 1), loop)
     loops = slot_loops(mapping)
     loops[("T", level)] = _arranged(arch, level, order)
-    return _with_loops(arch, mapping, loops)
+    return with_slot_loops(mapping, loops)
 
 
 def _flip_keep(arch: Arch, mapping: Mapping, moves: _Moves, rng: random.Random) -> Mapping | None:

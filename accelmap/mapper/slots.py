@@ -32,7 +32,7 @@ from itertools import product
 
 from accelmap.arch.spec import Arch
 from accelmap.ir.workload import TENSORS
-from accelmap.mapper.mapping import Loop, Mapping
+from accelmap.mapper.mapping import Loop, Mapping, SpatialLoops
 
 Slot = tuple[str, int]
 """Where a loop sits: ("T", level index) temporal, ("X", fanout index) or ("Y", fanout index) spatial."""
@@ -150,6 +150,13 @@ def slot_loops(mapping: Mapping) -> dict[Slot, tuple[Loop, ...]]:
     for j, fan in enumerate(mapping.spatial):
         loops[("X", j)], loops[("Y", j)] = fan.x, fan.y
     return loops
+
+
+def with_slot_loops(mapping: Mapping, loops: dict[Slot, tuple[Loop, ...]]) -> Mapping:
+    """`mapping` with its loops replaced by `loops` (by slot, as `slot_loops` gives them)."""
+    temporal = tuple(loops[("T", i)] for i in range(len(mapping.temporal)))
+    spatial = tuple(SpatialLoops(loops[("X", j)], loops[("Y", j)]) for j in range(len(mapping.spatial)))
+    return Mapping(temporal, spatial, mapping.keep, mapping.padded)
 
 
 # -- keep sets -------------------------------------------------------------------------------------
