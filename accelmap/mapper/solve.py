@@ -153,16 +153,18 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
         outcome, bound, sweep = _sweep_edp(f, workload, arch, remaining, workers, known, allow_padding, log)
         note = _join(note, sweep)
     else:
-        # With the tie-break ahead, the search that proves the least energy also settles the key's first
-        # variables (`solve_once`'s lead), where the tie-break's steps were slowest.
-        lead = key_domains(f) if tie_break and covered and plain is None and objective == "energy" else None
+        # With the tie-break ahead, the search that proves the least energy (for latency: among the
+        # latency optima) also settles the key's first variables (`solve_once`'s lead), where the
+        # tie-break's steps were slowest.
+        lead = key_domains(f) if tie_break and covered and plain is None else None
         outcome = solve_once(f, objective, time_limit=remaining(), workers=workers, hint=hint, cap=cap,
-                             lead=lead, floor=floor, log=log)
+                             lead=lead if objective == "energy" else None, floor=floor, log=log)
         if plain is None and start_at and outcome.mapping is not None and outcome.objective > start_at[1]:
             outcome = replace(outcome, mapping=None, objective=None)      # the start is better: reported below
         bound = outcome.bound
         if objective == "latency" and outcome.status == "OPTIMAL" and remaining() > 0.2:
-            outcome, tie, energy_proved = _least_energy_at(f, outcome, remaining, workers, log)
+            energy_floor = _trivial_bound(workload, arch, "energy", allow_padding)
+            outcome, tie, energy_proved = _least_energy_at(f, outcome, remaining, workers, lead, energy_floor, log)
             note = _join(note, tie)
     if not covered:
         bound = None                          # the solver's bound does not hold for padded mappings
@@ -387,17 +389,18 @@ def _canonical(f: Formulation, objective: str, outcome: Outcome, remaining,
                     outcome.seconds + found.seconds, cost.energy, cost.cycles), True, "")
 
 
-def _least_energy_at(f: Formulation, best: Outcome, remaining, workers: int,
-                     log: bool) -> tuple[Outcome, str, bool]:
-    """Among latency-optimal mappings, the least energy (a second, optional solve): (outcome, note, proved)."""
+def _least_energy_at(f: Formulation, best: Outcome, remaining, workers: int, lead: list[tuple[int, int, int]] | None,
+                     floor: int, log: bool) -> tuple[Outcome, str, bool]:
+    """Among latency-optimal mappings, the least energy (a second, optional solve): (outcome, note, proved).
+    With `lead` the same solve settles the tie-break key's first variables among them (`solve_once`)."""
     again = solve_once(f, "energy", time_limit=remaining(), workers=workers, hint=best.mapping,
-                       cycles_cap=best.objective, log=log)
+                       cycles_cap=best.objective, lead=lead, floor=floor, log=log)
     if again.mapping is None or again.cycles != best.objective:
         return best, "", False
     proved = again.status == "OPTIMAL"
     tie = "least energy among them" if proved else "energy reduced among them"
     return (Outcome(best.status, again.mapping, best.objective, best.bound, best.seconds + again.seconds,
-                    again.energy, again.cycles), f"latency-optimal; {tie}", proved)
+                    again.energy, again.cycles, settled=again.settled), f"latency-optimal; {tie}", proved)
 
 
 def _sweep_edp(f: Formulation, workload: Workload, arch: Arch, remaining, workers: int, known: list[Mapping],

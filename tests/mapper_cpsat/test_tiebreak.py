@@ -138,6 +138,50 @@ def test_a_key_prefix_settled_with_the_energy_leaves_the_canonical_mapping_uncha
     assert settled > 0
 
 
+
+@pytest.mark.parametrize("arch_name", ARCHS)
+def test_a_key_prefix_settled_with_the_least_energy_among_latency_optima_leaves_the_mapping_unchanged(arch_name):
+    # For latency the solve of the least energy among the latency optima settles the key's first variables
+    # (`lead`, under the cycles cap); the tie-break pins the cycles and goes on: the same mapping as without.
+    arch = small_arch(arch_name)
+    settled = 0
+    for workload in (*CASES, *GROUPED):
+        f = build(workload, arch, cycles=True)
+        fastest = solve_once(f, "latency", time_limit=60.0, workers=1)
+        assert fastest.status == "OPTIMAL"
+        results = []
+        for lead in (None, key_domains(f)):
+            out = solve_once(f, "energy", time_limit=60.0, workers=1, cycles_cap=fastest.objective, lead=lead)
+            assert out.status == "OPTIMAL" and out.cycles == fastest.objective
+            found = canonical(f, out.mapping, energy=out.energy, cycles=out.cycles, time_limit=60.0, workers=1,
+                              settled=out.settled)
+            results.append((out.energy, found.mapping))
+            settled += len(out.settled)
+        assert results[0] == results[1] and results[0][1] is not None, workload.describe()
+    assert settled > 0
+
+
+@pytest.mark.parametrize("arch_name", ARCHS)
+def test_the_canonical_latency_optimum_is_the_least_in_the_key_order(arch_name):
+    # Against exhaustive enumeration: among the mappings of least cycles, then of least energy among them,
+    # `map_workload` (latency, tie-break on) returns the one whose decisions are least in the key's order.
+    arch = small_arch(arch_name)
+    checked = 0
+    for workload in (*CASES, *GROUPED):
+        costs = [(evaluate(workload, arch, m), m) for m in Mapspace(workload, arch).enumerate()]
+        fastest = min(cost.cycles for cost, _ in costs)
+        least = min(cost.energy for cost, _ in costs if cost.cycles == fastest)
+        optima = [m for cost, m in costs if cost.cycles == fastest and cost.energy == least]
+        if not 1 < len(optima) <= 60:
+            continue
+        result = map_workload(workload, arch, "latency", time_limit=60.0, workers=1)
+        assert result.status == "OPTIMAL" and result.canonical and result.objective == fastest
+        assert result.cost.energy == least, workload.describe()
+        keys = {m: least_key(workload, arch, m) for m in optima}
+        assert keys[result.mapping] == min(keys.values()), workload.describe()
+        checked += len(set(keys.values())) > 1
+    assert checked >= 2
+
 def test_a_key_prefix_keeps_the_objective_exact_and_in_range():
     lead = [(i, 0, 3) for i in range(20)]                         # radix 4 per variable
     # domain limit: (hi + 1) * radix <= 2**62
