@@ -119,41 +119,21 @@ def test_the_tie_break_of_a_quickly_proved_layer_keeps_its_hint():
 
 
 @pytest.mark.parametrize("arch_name", ARCHS)
-def test_a_key_prefix_settled_with_the_energy_leaves_the_canonical_mapping_unchanged(arch_name):
-    # The energy solve minimises the key's first variables too (`lead`); the tie-break fixes them and goes on
-    # from there: the same mapping as the tie-break over the whole key after a plain energy solve.
+@pytest.mark.parametrize("objective", ["energy", "latency"])
+def test_a_key_prefix_settled_with_the_energy_leaves_the_canonical_mapping_unchanged(arch_name, objective):
+    # The energy solve (for latency: of the least energy among the latency optima, under the cycles cap)
+    # minimises the key's first variables too (`lead`); the tie-break fixes them (and the cycles) and goes on
+    # from there: the same mapping as the tie-break over the whole key after a plain solve.
     arch = small_arch(arch_name)
     settled = 0
     for workload in (*CASES, *GROUPED):
-        f = build(workload, arch, cycles=False)
+        f = build(workload, arch, cycles=objective == "latency")
+        cap = solve_once(f, "latency", time_limit=60.0, workers=1).objective if objective == "latency" else None
         results = []
         for lead in (None, key_domains(f)):
-            out = solve_once(f, "energy", time_limit=60.0, workers=1, lead=lead)
-            assert out.status == "OPTIMAL" and out.energy == out.objective
-            found = canonical(f, out.mapping, energy=out.energy, cycles=None, time_limit=60.0, workers=1,
-                              settled=out.settled)
-            results.append((out.energy, found.mapping))
-            settled += len(out.settled)
-        assert results[0] == results[1] and results[0][1] is not None, workload.describe()
-    assert settled > 0
-
-
-
-@pytest.mark.parametrize("arch_name", ARCHS)
-def test_a_key_prefix_settled_with_the_least_energy_among_latency_optima_leaves_the_mapping_unchanged(arch_name):
-    # For latency the solve of the least energy among the latency optima settles the key's first variables
-    # (`lead`, under the cycles cap); the tie-break pins the cycles and goes on: the same mapping as without.
-    arch = small_arch(arch_name)
-    settled = 0
-    for workload in (*CASES, *GROUPED):
-        f = build(workload, arch, cycles=True)
-        fastest = solve_once(f, "latency", time_limit=60.0, workers=1)
-        assert fastest.status == "OPTIMAL"
-        results = []
-        for lead in (None, key_domains(f)):
-            out = solve_once(f, "energy", time_limit=60.0, workers=1, cycles_cap=fastest.objective, lead=lead)
-            assert out.status == "OPTIMAL" and out.cycles == fastest.objective
-            found = canonical(f, out.mapping, energy=out.energy, cycles=out.cycles, time_limit=60.0, workers=1,
+            out = solve_once(f, "energy", time_limit=60.0, workers=1, cycles_cap=cap, lead=lead)
+            assert out.status == "OPTIMAL" and out.energy == out.objective and out.cycles == cap
+            found = canonical(f, out.mapping, energy=out.energy, cycles=cap, time_limit=60.0, workers=1,
                               settled=out.settled)
             results.append((out.energy, found.mapping))
             settled += len(out.settled)
