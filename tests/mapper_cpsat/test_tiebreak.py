@@ -162,6 +162,7 @@ def test_the_canonical_latency_optimum_is_the_least_in_the_key_order(arch_name):
         checked += len(set(keys.values())) > 1
     assert checked >= 2
 
+
 def test_a_key_prefix_keeps_the_objective_exact_and_in_range():
     lead = [(i, 0, 3) for i in range(20)]                         # radix 4 per variable
     # domain limit: (hi + 1) * radix <= 2**62
