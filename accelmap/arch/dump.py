@@ -11,8 +11,9 @@ from accelmap.arch.yaml_format import FANOUT_FACTOR_KEYS
 
 def arch_to_yaml(arch: Arch) -> str:
     """`arch` in accelmap's own YAML format (docs/arch-format.md); `load_arch` reads it back to an equal Arch."""
-    raw: dict = {"description": arch.description or arch.name, "clock_mhz": arch.clock_mhz,
-                 "levels": [_level_entry(level) for level in arch.levels]}
+    # No description stays none: the loader reads an absent one as "", so the arch reads back equal.
+    raw: dict = {"description": arch.description} if arch.description else {}
+    raw |= {"clock_mhz": arch.clock_mhz, "levels": [_level_entry(level) for level in arch.levels]}
     if arch.fanouts:
         raw["fanouts"] = [{"name": f.name, "parent": f.parent, "meshX": f.x, "meshY": f.y, "multicast": f.multicast,
                            "reduction": f.reduction, "hop_energy": f.hop_energy / 1000} for f in arch.fanouts]

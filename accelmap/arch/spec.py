@@ -7,6 +7,7 @@ bits; a level turns them into words per tensor with that tensor's word width.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from math import lcm
 
 TENSORS: tuple[str, ...] = ("W", "I", "O")
 """Data spaces, Timeloop's Weights / Inputs / Outputs."""
@@ -58,14 +59,18 @@ class Level:
     area: float | None = None
 
     def usable_bits(self, tensor: str) -> int | None:
-        """Bits available to `tensor`'s tile at this level (after double buffering)."""
-        cap = self.capacity_bits
+        """Bits available to `tensor`'s tile at this level: its partition's (or the level's) capacity, or
+        when double-buffered one half of it, cut to a whole number of words of every tensor sharing it,
+        so the second half starts on a word of each (a 6-byte partition of 16-bit words holds one word
+        per half, not one and a half)."""
+        cap, pool = self.capacity_bits, tuple(self.tensors)
         for part in self.partitions:
             if tensor in part.tensors:
-                cap = part.capacity_bits
-        if cap is None:
-            return None
-        return cap // 2 if self.double_buffered else cap
+                cap, pool = part.capacity_bits, tuple(part.tensors)
+        if cap is None or not self.double_buffered:
+            return cap
+        word = lcm(*(self.tensors[t].word_bits for t in pool if t in self.tensors))
+        return cap // 2 // word * word
 
 
 @dataclass(frozen=True)

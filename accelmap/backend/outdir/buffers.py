@@ -87,20 +87,21 @@ def plan_buffers(layer: str, workload: Workload, mapping: Mapping, arch: Arch) -
         for name, tensors, capacity in level_buffers(level):
             kept = sorted((t for t in TENSORS if t in tensors and (i, t) in shapes),
                           key=lambda t: (-level.tensors[t].word_bits, TENSORS.index(t)))
-            entries += _lay_out(layer, level, name, capacity,
-                                [(t, shapes[i, t], level.tensors[t].word_bits) for t in kept])
+            if kept:
+                entries += _lay_out(layer, level, name, level.usable_bits(kept[0]),
+                                    [(t, shapes[i, t], level.tensors[t].word_bits) for t in kept])
     return tuple(entries)
 
 
-def _lay_out(layer: str, level: Level, buffer: str, capacity: int | None,
+def _lay_out(layer: str, level: Level, buffer: str, usable: int | None,
              tiles: list[tuple[str, tuple[int, ...], int]]) -> list[BufferEntry]:
-    """Place `tiles` (tensor, shape, word bits) side by side in one buffer."""
+    """Place `tiles` (tensor, shape, word bits) side by side in one buffer of `usable` bits
+    (`Level.usable_bits`: a double-buffered one's second half starts there, on a word of every tile)."""
     offsets, end = [], 0
     for tensor, shape, bits in tiles:
         start = -(-end // bits) * bits
         offsets.append(start)
         end = start + prod(shape) * bits
-    usable = None if capacity is None else (capacity // 2 if level.double_buffered else capacity)
     if usable is not None and end > usable:
         need = ", ".join(f"{t} {prod(s) * b} bits" for t, s, b in tiles)
         half = " (half of it, double-buffered)" if level.double_buffered else ""
@@ -110,9 +111,6 @@ def _lay_out(layer: str, level: Level, buffer: str, capacity: int | None,
     entries = []
     for (tensor, shape, bits), start in zip(tiles, offsets):
         bases = (0, pong) if level.double_buffered else (0,)
-        if any(base % bits for base in bases):
-            raise ScheduleError(f"layer {layer!r}: the pong half of {level.name}/{buffer} starts at bit {pong}, "
-                                f"not on a {bits}-bit word of {tensor}")
         halves = tuple(AddressRange((base + start) // bits, (base + start) // bits + prod(shape),
                                     base + start, base + start + prod(shape) * bits) for base in bases)
         entries.append(BufferEntry(level.name, buffer, tensor, shape, bits, halves))
@@ -141,7 +139,7 @@ def check_plan(entries: tuple[BufferEntry, ...], workload: Workload, mapping: Ma
         buffer, capacity = buffer_of(level, tensor)
         if entry.buffer != buffer or entry.word_bits != level.tensors[tensor].word_bits:
             problems.append(f"{where}: the arch puts it in {buffer} with {level.tensors[tensor].word_bits}-bit words")
-        problems += _check_halves(where, entry, level, capacity)
+        problems += _check_halves(where, entry, level, None if capacity is None else level.usable_bits(tensor))
         used.setdefault((name, entry.buffer), []).extend((h.start_bit, h.stop_bit, tensor) for h in entry.halves)
     for (name, buffer), ranges in used.items():
         ranges.sort()
@@ -151,13 +149,13 @@ def check_plan(entries: tuple[BufferEntry, ...], workload: Workload, mapping: Ma
     return problems
 
 
-def _check_halves(where: str, entry: BufferEntry, level: Level, capacity: int | None) -> list[str]:
-    """Problems with one entry's address ranges: count, size, word alignment, fit."""
+def _check_halves(where: str, entry: BufferEntry, level: Level, half: int | None) -> list[str]:
+    """Problems with one entry's address ranges (`half`: the usable bits of each): count, size, word
+    alignment, fit."""
     want = 2 if level.double_buffered else 1
     if len(entry.halves) != want:
         return [f"{where} has {len(entry.halves)} address ranges, {level.name} needs {want}"]
     problems = []
-    half = None if capacity is None else (capacity // 2 if level.double_buffered else capacity)
     for index, rng in enumerate(entry.halves):
         words = rng.stop_word - rng.start_word
         if (rng.start_bit != rng.start_word * entry.word_bits or rng.stop_bit != rng.stop_word * entry.word_bits
