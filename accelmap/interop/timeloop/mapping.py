@@ -175,7 +175,7 @@ def mapping_to_timeloop(workload: Workload, arch: Arch, mapping: Mapping, *, one
             entries.append(_datatype(comp.name, frozenset()))
             continue
         fanout = arch.fanout_below(comp.level) if comp.innermost else None
-        if fanout is not None:
+        if fanout is not None and fanout.x * fanout.y > 1:   # a 1 x 1 fanout is none to Timeloop
             fan = mapping.spatial[arch.fanouts.index(fanout)]
             if one_stage:
                 entries.append(_one_stage(comp.name, fan.x, fan.y, dims))
