@@ -1,17 +1,22 @@
-"""Run one layer's loop program: every firing of every descriptor, vectorised; counts; exact residency.
+"""Run one layer's loop program: every descriptor's firings in closed form; counts; exact residency.
 
 The executor's half of docs/loop-program.md, in three parts:
 
-1. **Firings.** For each descriptor, every step at which it fires is
-   enumerated as numpy arrays (the indices of the stepped loops down to its
-   depth, in step order, a million at a time), with its DRAM origin per
-   group of instances, whether it is a sliding-window steady state, and for
-   O whether it revisits written words. The words each firing moves are
-   counted from its region (whole tile or the window's new rows) and groups,
-   under the cost model's names (`Counts`). A window's new rows must
-   continue the tile it slides; every O drain must hit DRAM words in the
-   state it claims (a first write on words never written, an overwrite or
-   read-modify-write on words written before), and the O tiles must tile O.
+1. **Firings.** A descriptor fires at every index of its stepped loops
+   down to its depth, and its DRAM origin is affine in those indices (plus
+   its group of instances), so the words it moves follow in closed form
+   from the loops' factors: whole tiles, or the window's new rows where the
+   depth loop advanced (consecutive firings then differ in that index
+   only, so every window step moves the origin by the depth loop's
+   coefficients, which must be the window's rows). The O drains must tile O
+   and hit DRAM words in the state they claim: each O tile exactly one
+   first write, before every other write to it. The first writes (one per
+   tile) are enumerated as numpy arrays, a million at a time; the other
+   writes follow them when no revisiting loop moves the tile and every
+   instance group writes its leading partner's tile, and are enumerated in
+   order otherwise (`_Drains`). Counts are named as in the cost model
+   (`Counts`), so the time and memory grow with the O tiles, not with the
+   firings.
 2. **Residency.** Every word the compute reads (W, I) or accumulates (O)
    must lie in the tile its keeper instance holds at that step. Tile
    origins and compute coordinates are affine in the loop indices, so this
@@ -79,6 +84,94 @@ class _Groups:
                 mask &= self.index[:, k] == 0
         return mask
 
+    def partners(self, names: tuple[str, ...]) -> np.ndarray:
+        """Per group, the position of the group with the same index but 0 on each of `names`."""
+        zeroed = self.index.copy()
+        for k, name in enumerate(self.names):
+            if name in names:
+                zeroed[:, k] = 0
+        position = {tuple(row): g for g, row in enumerate(self.index.tolist())}
+        return np.array([position[tuple(row)] for row in zeroed.tolist()], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class _Drains:
+    """O's drains in closed form, in write order (stepped loops outer first, then the groups): per stepped
+    loop its factor, the tile key's change per index and whether an index > 0 revisits the tile; the
+    first firing's tile key; per group its tile-key offset, whether it leads and its leading partner
+    (`_Groups.partners`); the number of O tiles. A write is a first write when it revisits nothing and
+    its group leads."""
+
+    factors: tuple[int, ...]
+    steps: tuple[int, ...]
+    revisit: tuple[bool, ...]
+    base: int
+    group_keys: np.ndarray
+    leader: np.ndarray
+    partner: np.ndarray
+    tiles: int
+
+    def write_order_problem(self) -> str | None:
+        """Why the drains do not give each O tile exactly one first write before every other write to it.
+
+        The first writes are enumerated alone (one per tile when right). When no revisiting loop moves
+        the tile and every group writes its leading partner's tile, every other write to a tile comes
+        after its first write (the first write is the same firing with the revisiting indices 0, or the
+        same firing's partner, earlier in write order); otherwise every write is enumerated in order."""
+        fresh = [f if not r else 1 for f, r in zip(self.factors, self.revisit)]
+        count = np.zeros(self.tiles, dtype=np.int64)
+        lead_keys = self.group_keys[self.leader]
+        for idx in _box_chunks(fresh):
+            keys = ((self.base + idx @ np.array(self.steps, dtype=np.int64))[:, None] + lead_keys[None, :]).reshape(-1)
+            outside = (keys < 0) | (keys >= self.tiles)
+            if outside.any():
+                return f"a first write lands on O tile {int(keys[outside][0])}, outside O's {self.tiles} tiles"
+            count += np.bincount(keys, minlength=self.tiles)
+        if (count != 1).any():
+            tile = int(np.flatnonzero(count != 1)[0])
+            return (f"O tile {tile} gets {int(count[tile])} first writes, it needs exactly one "
+                    "(psum.revisit or leader wrong, or tiles not covered)")
+        still = all(s == 0 for s, f, r in zip(self.steps, self.factors, self.revisit) if r and f > 1)
+        if still and (self.group_keys == self.group_keys[self.partner]).all():
+            return None
+        return self._first_early_write()
+
+    def _first_early_write(self) -> str | None:
+        """Every write in order: the first one to a tile before (or without) its first write."""
+        first_at = np.full(self.tiles, np.iinfo(np.int64).max, dtype=np.int64)
+        steps, groups = np.array(self.steps, dtype=np.int64), len(self.group_keys)
+        revisiting = np.array(self.revisit, dtype=bool)
+        done = 0
+        for idx in _box_chunks(list(self.factors)):
+            keys = ((self.base + idx @ steps)[:, None] + self.group_keys[None, :]).reshape(-1)
+            first = (~(idx[:, revisiting] > 0).any(axis=1))[:, None] & self.leader[None, :]
+            first = first.reshape(-1)
+            outside = (keys < 0) | (keys >= self.tiles)
+            if outside.any():
+                k = int(np.flatnonzero(outside)[0])
+                return f"write {done + k} lands on O tile {int(keys[k])}, outside O's {self.tiles} tiles"
+            position = done + np.arange(len(keys), dtype=np.int64)
+            np.minimum.at(first_at, keys[first], position[first])
+            early = position < first_at[keys]
+            if early.any():
+                k = int(np.flatnonzero(early)[0])
+                return (f"write {done + k} updates O tile {int(keys[k])} before its first write "
+                        "(psum.revisit or leader wrong)")
+            done += len(idx) * groups
+        return None
+
+
+def _box_chunks(factors: list[int]):
+    """Every index vector of the box prod(range(f)), the first dim outermost, `CHUNK` rows at a time."""
+    total = prod(factors)
+    radix = [prod(factors[k + 1:]) for k in range(len(factors))]
+    for start in range(0, total, CHUNK):
+        flat = np.arange(start, min(start + CHUNK, total), dtype=np.int64)
+        idx = np.empty((len(flat), len(factors)), dtype=np.int64)
+        for k, (f, r) in enumerate(zip(factors, radix)):
+            idx[:, k] = flat // r % f
+        yield idx
+
 
 def _groups(p: LoopProgram, tr: Transfer, shared: tuple[str, ...]) -> _Groups:
     loops = [p.loop(n) for n in tr.instance_loops]
@@ -118,125 +211,78 @@ class LayerRun:
         self._compute()
         return self._result()
 
-    # -- firings -----------------------------------------------------------------------------------
-
-    def _firings(self, tr: Transfer):
-        """Chunks of (stepped-loop index matrix [firing, loop], loop names): one row per firing of `tr`
-        (every index of the stepped loops down to its depth), in step order."""
-        names = () if tr.depth is None else self.p.steps[:self.p.steps.index(tr.depth) + 1]
-        factors = [self.p.loop(n).factor for n in names]
-        total = prod(factors)
-        radix = [prod(factors[k + 1:]) for k in range(len(factors))]
-        for start in range(0, total, CHUNK):
-            flat = np.arange(start, min(start + CHUNK, total), dtype=np.int64)
-            idx = np.empty((len(flat), len(factors)), dtype=np.int64)
-            for k, (f, r) in enumerate(zip(factors, radix)):
-                idx[:, k] = flat // r % f
-            yield idx, names
-
-    @staticmethod
-    def _origins(tr: Transfer, idx: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
-        """[firing, tensor dim] DRAM origin from the stepped loops' indices (instance terms come per group)."""
-        origin = np.zeros((len(idx), len(tr.origin)), dtype=np.int64)
-        for j, (offset, terms) in enumerate(tr.origin):
-            origin[:, j] = offset
-            for name, coef in terms:
-                if name in names:
-                    origin[:, j] += coef * idx[:, names.index(name)]
-        return origin
+    # -- transfers -------------------------------------------------------------------------------
 
     def _fills(self, tr: Transfer) -> None:
-        """Count a W or I fill's words; check that each window step continues the tile it slides."""
+        """Count a W or I fill's words; check that each window step continues the tile it slides.
+
+        Consecutive firings whose depth loop advanced differ in that loop's index only, so every
+        window step moves the origin by the depth loop's coefficients: one check, and the words in
+        closed form (whole tiles, the new rows where the window slides)."""
         groups = _groups(self.p, tr, tr.multicast)
         words = prod(tr.extent)
-        if tr.window is None:
-            firings = prod(self.p.loop(n).factor for n in self.p.steps[:self.p.steps.index(tr.depth) + 1]) \
-                if tr.depth is not None else 1
-            self.reads[tr.tensor] += firings * words * len(groups.index)
-            self.fills[tr.tensor] += firings * words * len(groups.index) * groups.members
-            return
-        previous = None
-        for idx, names in self._firings(tr):
-            n = len(idx)
-            moved = np.full(n, words, dtype=np.int64)
-            w = tr.window
-            if names:
-                origin = self._origins(tr, idx, names)
-                sliding = idx[:, -1] > 0         # the depth loop itself advanced (outer loops did not)
-                if sliding.any():
-                    before = np.concatenate([previous[None], origin[:-1]]) if previous is not None else \
-                        np.concatenate([origin[:1], origin[:-1]])
-                    step = origin - before
-                    want = np.zeros(len(tr.extent), dtype=np.int64)
-                    want[w.axis] = w.rows
-                    bad = sliding & (step != want).any(axis=1)
-                    if bad.any():
-                        k = int(np.flatnonzero(bad)[0])
-                        raise self.fail(f"{tr.id}: the window moves the tile by {step[k].tolist()}, its steady state "
-                                        f"brings {w.rows} new rows on axis {w.axis} (window.rows or origin wrong)")
-                    if w.rows < tr.extent[w.axis]:
-                        moved[sliding] = words // tr.extent[w.axis] * w.rows
-                previous = origin[-1]
-            total = int(moved.sum())
-            self.reads[tr.tensor] += total * len(groups.index)
-            self.fills[tr.tensor] += total * len(groups.index) * groups.members
+        names = () if tr.depth is None else self.p.steps[:self.p.steps.index(tr.depth) + 1]
+        firings = prod(self.p.loop(n).factor for n in names)
+        moved = firings * words
+        w = tr.window
+        if w is not None and names and self.p.loop(names[-1]).factor > 1:
+            step = [sum(c for n, c in terms if n == names[-1]) for _, terms in tr.origin]
+            want = [w.rows if j == w.axis else 0 for j in range(len(tr.extent))]
+            if step != want:
+                raise self.fail(f"{tr.id}: the window moves the tile by {step}, its steady state "
+                                f"brings {w.rows} new rows on axis {w.axis} (window.rows or origin wrong)")
+            if w.rows < tr.extent[w.axis]:
+                sliding = firings // self.p.loop(names[-1]).factor * (self.p.loop(names[-1]).factor - 1)
+                moved -= sliding * (words - words // tr.extent[w.axis] * w.rows)
+        self.reads[tr.tensor] += moved * len(groups.index)
+        self.fills[tr.tensor] += moved * len(groups.index) * groups.members
 
     def _partial_sums(self) -> None:
-        """O: count read-backs and drains by kind, and check each drain against the words' written state."""
+        """O: count read-backs and drains by kind, and check each drain against the words' written state.
+
+        A drain's tile origin is affine in the stepped loops' indices, so the counts and the alignment
+        follow from the loops; the write order is checked on the first writes alone (`_Drains`)."""
         fill, drain = self.p.transfers["O.fill"], self.p.transfers["O.drain"]
         if (fill.depth, fill.origin, fill.extent, fill.psum) != (drain.depth, drain.origin, drain.extent, drain.psum):
             raise self.fail("O.fill and O.drain describe different tiles (depth, origin, extent or psum differ)")
         fill_groups = _groups(self.p, fill, fill.multicast)
         groups = _groups(self.p, drain, drain.reduce)
-        leader = groups.leading(tuple(n for n in drain.psum.leader if n not in drain.reduce))
-        extent = np.array(drain.extent, dtype=np.int64)
+        leader_loops = tuple(n for n in drain.psum.leader if n not in drain.reduce)
+        leader = groups.leading(leader_loops)
+        extent = [int(e) for e in drain.extent]
         words = int(prod(drain.extent))
-        grid = np.array(self.p.shapes["O"], dtype=np.int64) // extent
-        tile_strides = np.array([prod(grid[j + 1:]) for j in range(len(grid))], dtype=np.int64)
-        if (groups.starts % extent).any():
+        grid = [s // e for s, e in zip(self.p.shapes["O"], extent)]
+        tile_strides = [prod(grid[j + 1:]) for j in range(len(grid))]
+        if (groups.starts % np.array(extent, dtype=np.int64)).any():
             raise self.fail("O.drain: the instances' tiles are not aligned to the tile extent (they would overlap)")
-        group_keys = (groups.starts // extent) @ tile_strides
-        keys, firsts = [], []
-        for idx, names in self._firings(drain):
-            origin = self._origins(drain, idx, names)
-            if (origin % extent).any():
-                raise self.fail("O.drain: a tile origin is not aligned to the tile extent (tiles would overlap)")
-            revisit = np.zeros(len(idx), dtype=bool)
-            for name in drain.psum.revisit:
-                if name in names:
-                    revisit |= idx[:, names.index(name)] > 0
-            readback = int((revisit & drain.psum.read_back).sum())
-            self.reads["O"] += readback * words * len(fill_groups.index)
-            self.fills["O"] += readback * words * len(fill_groups.index) * fill_groups.members
-            n_lead, writes = int(leader.sum()), len(idx) * len(groups.index)
-            first = int((~revisit).sum()) * n_lead
-            over = readback * n_lead
-            self.o_counts["first_writes"] += first * words
-            self.o_counts["overwrites"] += over * words
-            self.o_counts["rmw"] += (writes - first - over) * words
-            self.o_counts["updates"] += writes * words
-            self.writebacks += writes * groups.members * words
-            keys.append(((origin // extent) @ tile_strides)[:, None] + group_keys[None, :])
-            firsts.append((~revisit)[:, None] & leader[None, :])
-        self._check_write_order(np.concatenate(keys).reshape(-1), np.concatenate(firsts).reshape(-1),
-                                int(prod(grid)))
-
-    def _check_write_order(self, keys: np.ndarray, first: np.ndarray, tiles: int) -> None:
-        """Drains in order (tile `keys[i]`, `first[i]` a first write): each O tile gets exactly one first
-        write, before every other write to it."""
-        count = np.bincount(keys[first], minlength=tiles)
-        if (count != 1).any():
-            tile = int(np.flatnonzero(count != 1)[0])
-            raise self.fail(f"O.drain: O tile {tile} gets {int(count[tile])} first writes, it needs exactly one "
-                            f"(psum.revisit or leader wrong, or tiles not covered)")
-        position = np.arange(len(keys))
-        first_at = np.empty(tiles, dtype=np.int64)
-        first_at[keys[first]] = position[first]
-        early = position < first_at[keys]
-        if early.any():
-            k = int(np.flatnonzero(early)[0])
-            raise self.fail(f"O.drain: write {k} updates O tile {int(keys[k])} before its first write "
-                            "(psum.revisit or leader wrong)")
+        names = () if drain.depth is None else self.p.steps[:self.p.steps.index(drain.depth) + 1]
+        factors = tuple(self.p.loop(n).factor for n in names)
+        coef = [[sum(c for m, c in terms if m == n) for n in names] for _, terms in drain.origin]
+        if any(offset % e or any(c % e for c, f in zip(row, factors) if f > 1)
+               for (offset, _), row, e in zip(drain.origin, coef, extent)):
+            raise self.fail("O.drain: a tile origin is not aligned to the tile extent (tiles would overlap)")
+        revisit = tuple(n in drain.psum.revisit for n in names)
+        firings = prod(factors)
+        fresh = prod(f for f, r in zip(factors, revisit) if not r)      # firings revisiting nothing
+        readback = (firings - fresh) * drain.psum.read_back
+        self.reads["O"] += readback * words * len(fill_groups.index)
+        self.fills["O"] += readback * words * len(fill_groups.index) * fill_groups.members
+        n_lead, writes = int(leader.sum()), firings * len(groups.index)
+        first, over = fresh * n_lead, readback * n_lead
+        self.o_counts["first_writes"] += first * words
+        self.o_counts["overwrites"] += over * words
+        self.o_counts["rmw"] += (writes - first - over) * words
+        self.o_counts["updates"] += writes * words
+        self.writebacks += writes * groups.members * words
+        key = lambda row: sum(v // e * s for v, e, s in zip(row, extent, tile_strides))  # noqa: E731
+        drains = _Drains(factors=factors, steps=tuple(key([row[k] for row in coef]) for k in range(len(names))),
+                         revisit=revisit, base=key([offset for offset, _ in drain.origin]),
+                         group_keys=(groups.starts // np.array(extent, dtype=np.int64)) @ np.array(
+                             tile_strides, dtype=np.int64),
+                         leader=leader, partner=groups.partners(leader_loops), tiles=int(prod(grid)))
+        problem = drains.write_order_problem()
+        if problem:
+            raise self.fail(f"O.drain: {problem}")
 
     # -- residency ---------------------------------------------------------------------------------
 
