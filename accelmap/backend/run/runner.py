@@ -147,14 +147,14 @@ class _Drains:
             first = (~(idx[:, revisiting] > 0).any(axis=1))[:, None] & self.leader[None, :]
             first = first.reshape(-1)
             outside = (keys < 0) | (keys >= self.tiles)
-            if outside.any():
-                k = int(np.flatnonzero(outside)[0])
-                return f"write {done + k} lands on O tile {int(keys[k])}, outside O's {self.tiles} tiles"
             position = done + np.arange(len(keys), dtype=np.int64)
-            np.minimum.at(first_at, keys[first], position[first])
-            early = position < first_at[keys]
+            np.minimum.at(first_at, keys[first & ~outside], position[first & ~outside])
+            early = outside.copy()
+            early[~outside] = position[~outside] < first_at[keys[~outside]]
             if early.any():
                 k = int(np.flatnonzero(early)[0])
+                if outside[k]:
+                    return f"write {done + k} lands on O tile {int(keys[k])}, outside O's {self.tiles} tiles"
                 return (f"write {done + k} updates O tile {int(keys[k])} before its first write "
                         "(psum.revisit or leader wrong)")
             done += len(idx) * groups
