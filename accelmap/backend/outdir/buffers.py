@@ -84,7 +84,7 @@ def plan_buffers(layer: str, workload: Workload, mapping: Mapping, arch: Arch) -
     shapes = tile_shapes(workload, mapping, arch)
     entries = []
     for i, level in enumerate(arch.levels[1:], start=1):
-        for name, tensors, capacity in level_buffers(level):
+        for name, tensors, _ in level_buffers(level):
             kept = sorted((t for t in TENSORS if t in tensors and (i, t) in shapes),
                           key=lambda t: (-level.tensors[t].word_bits, TENSORS.index(t)))
             if kept:
@@ -136,10 +136,10 @@ def check_plan(entries: tuple[BufferEntry, ...], workload: Workload, mapping: Ma
         where = f"tile of {tensor} at {name}/{entry.buffer}"
         if entry.tile_shape != want[name, tensor]:
             problems.append(f"{where} is {list(entry.tile_shape)}, the mapping's tile is {list(want[name, tensor])}")
-        buffer, capacity = buffer_of(level, tensor)
+        buffer, _ = buffer_of(level, tensor)
         if entry.buffer != buffer or entry.word_bits != level.tensors[tensor].word_bits:
             problems.append(f"{where}: the arch puts it in {buffer} with {level.tensors[tensor].word_bits}-bit words")
-        problems += _check_halves(where, entry, level, None if capacity is None else level.usable_bits(tensor))
+        problems += _check_halves(where, entry, level, level.usable_bits(tensor))
         used.setdefault((name, entry.buffer), []).extend((h.start_bit, h.stop_bit, tensor) for h in entry.halves)
     for (name, buffer), ranges in used.items():
         ranges.sort()

@@ -161,6 +161,11 @@ class _Drains:
         return None
 
 
+def _coefficients(tr: Transfer, names: tuple[str, ...]) -> list[list[int]]:
+    """Per tensor dim of `tr`'s origin, its coefficient on each of the loops `names`."""
+    return [[sum(c for m, c in terms if m == n) for n in names] for _, terms in tr.origin]
+
+
 def _box_chunks(factors: list[int]):
     """Every index vector of the box prod(range(f)), the first dim outermost, `CHUNK` rows at a time."""
     total = prod(factors)
@@ -213,6 +218,10 @@ class LayerRun:
 
     # -- transfers -------------------------------------------------------------------------------
 
+    def _stepped(self, tr: Transfer) -> tuple[str, ...]:
+        """The stepped loops down to `tr`'s depth, outermost first: it fires once per index of them."""
+        return () if tr.depth is None else tuple(self.p.steps[:self.p.steps.index(tr.depth) + 1])
+
     def _fills(self, tr: Transfer) -> None:
         """Count a W or I fill's words; check that each window step continues the tile it slides.
 
@@ -221,12 +230,12 @@ class LayerRun:
         closed form (whole tiles, the new rows where the window slides)."""
         groups = _groups(self.p, tr, tr.multicast)
         words = prod(tr.extent)
-        names = () if tr.depth is None else self.p.steps[:self.p.steps.index(tr.depth) + 1]
+        names = self._stepped(tr)
         firings = prod(self.p.loop(n).factor for n in names)
         moved = firings * words
         w = tr.window
         if w is not None and names and self.p.loop(names[-1]).factor > 1:
-            step = [sum(c for n, c in terms if n == names[-1]) for _, terms in tr.origin]
+            step = [row[-1] for row in _coefficients(tr, names)]
             want = [w.rows if j == w.axis else 0 for j in range(len(tr.extent))]
             if step != want:
                 raise self.fail(f"{tr.id}: the window moves the tile by {step}, its steady state "
@@ -255,9 +264,9 @@ class LayerRun:
         tile_strides = [prod(grid[j + 1:]) for j in range(len(grid))]
         if (groups.starts % np.array(extent, dtype=np.int64)).any():
             raise self.fail("O.drain: the instances' tiles are not aligned to the tile extent (they would overlap)")
-        names = () if drain.depth is None else self.p.steps[:self.p.steps.index(drain.depth) + 1]
+        names = self._stepped(drain)
         factors = tuple(self.p.loop(n).factor for n in names)
-        coef = [[sum(c for m, c in terms if m == n) for n in names] for _, terms in drain.origin]
+        coef = _coefficients(drain, names)
         if any(offset % e or any(c % e for c, f in zip(row, factors) if f > 1)
                for (offset, _), row, e in zip(drain.origin, coef, extent)):
             raise self.fail("O.drain: a tile origin is not aligned to the tile extent (tiles would overlap)")
@@ -274,7 +283,9 @@ class LayerRun:
         self.o_counts["rmw"] += (writes - first - over) * words
         self.o_counts["updates"] += writes * words
         self.writebacks += writes * groups.members * words
-        key = lambda row: sum(v // e * s for v, e, s in zip(row, extent, tile_strides))  # noqa: E731
+
+        def key(origin: list[int]) -> int:
+            return sum(v // e * s for v, e, s in zip(origin, extent, tile_strides))
         drains = _Drains(factors=factors, steps=tuple(key([row[k] for row in coef]) for k in range(len(names))),
                          revisit=revisit, base=key([offset for offset, _ in drain.origin]),
                          group_keys=(groups.starts // np.array(extent, dtype=np.int64)) @ np.array(
@@ -294,8 +305,7 @@ class LayerRun:
         """
         p = self.p
         tr = p.transfers["O.drain"] if t == "O" else p.fill(t)
-        depth = -1 if tr.depth is None else p.steps.index(tr.depth)
-        held = {n for i, n in enumerate(p.steps) if i <= depth} | set(tr.instance_loops)
+        held = set(self._stepped(tr)) | set(tr.instance_loops)
         loops = [p.loop(n) for n in p.steps + p.compute_loops]
         for j, ((_, terms), (_, origin_terms)) in enumerate(zip(p.index[t], tr.origin)):
             coef = dict(terms)
