@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ import yaml
 
 from accelmap import api
 from accelmap.interop.timeloop import import_timeloop_design, mapping_to_timeloop, problem_to_timeloop
-from accelmap.interop.timeloop.peer import find_timeloop, run_timeloop
+from accelmap.interop.timeloop.peer import find_timeloop, run_mapper_until, run_timeloop
 from accelmap.errors import MappingError
 from accelmap.ir.workload import Workload
 from accelmap.mapper.network import SolveSettings, map_graph
@@ -55,6 +54,7 @@ class Row:
     timeloop_pj: float
     timeloop_s: float            # per run
     timeloop_distinct: int       # distinct energies among the runs
+    timeloop_stopped: int        # runs interrupted at --tl-timeout (their best mapping so far counted)
     free_status: str = ""        # accelmap without the design's constraints (--free)
     free_gap: float = 0.0
     free_pj: float = 0.0
@@ -62,9 +62,10 @@ class Row:
 
 
 def timeloop_best(workload: Workload, design: Path, timeloop: Path, folder: Path, runs: int, threads: int,
-                  victory: int, timeout: float) -> tuple[float, float, int]:
-    """(best pJ over `runs` timeloop-mapper runs, wall seconds per run, distinct results) on the design's
-    own files; (nan, timeout, 0) when a run does not end within `timeout` seconds."""
+                  victory: int, timeout: float) -> tuple[float, float, int, int]:
+    """(best pJ over `runs` timeloop-mapper runs, wall seconds per run, distinct results, runs stopped) on the
+    design's own files; a run still searching after `timeout` seconds is interrupted as a user would (Ctrl-C)
+    and its best mapping so far is scored."""
     files = design_files(design)
     for name in (*files, "constraints.yaml"):
         shutil.copy(design / name, folder / name)
@@ -73,20 +74,18 @@ def timeloop_best(workload: Workload, design: Path, timeloop: Path, folder: Path
                              "optimization_metrics": ["energy"]})
     (folder / "mapper.yaml").write_text(yaml.safe_dump(mapper))
     (folder / "problem.yaml").write_text(problem_to_timeloop(workload))
-    found, seconds = [], 0.0
+    found, seconds, stopped = [], 0.0, 0
     for _ in range(runs):
         start = time.perf_counter()
-        try:
-            run_timeloop("mapper", timeloop, folder, [*files, "constraints.yaml", "problem.yaml", "mapper.yaml"],
-                         timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return float("nan"), timeout, 0
+        _, interrupted = run_mapper_until(timeloop, folder, [*files, "constraints.yaml", "problem.yaml",
+                                                              "mapper.yaml"], timeout)
         seconds += time.perf_counter() - start
+        stopped += interrupted
         # Score the mapping it wrote with timeloop-model, as accelmap's is scored.
         shutil.copy(folder / "timeloop-mapper.map.yaml", folder / "mapping.yaml")
         stats = run_timeloop("model", timeloop, folder, [*files, "problem.yaml", "mapping.yaml"])
         found.append(stats.energy_pj)
-    return min(found), seconds / runs, len(set(found))
+    return min(found), seconds / runs, len(set(found)), stopped
 
 
 def timeloop_score(workload: Workload, arch, mapping, design: Path, timeloop: Path, folder: Path) -> float:
@@ -139,11 +138,11 @@ def run(model: str, design: Path, timeloop: Path, scratch: Path,
             result = results[name]
             scored[space] = (result, *_score(workload, arch, result, design, timeloop, folder / space))
         (folder / "timeloop").mkdir(parents=True, exist_ok=True)
-        theirs, seconds, distinct = timeloop_best(workload, design, timeloop, folder / "timeloop", args.tl_runs,
+        theirs, seconds, distinct, stopped = timeloop_best(workload, design, timeloop, folder / "timeloop", args.tl_runs,
                                                   args.threads, args.victory, args.tl_timeout)
         mine, pj, _ = scored["constrained"]
         free = scored.get("free")
-        rows.append(Row(name, mine.status, mine.gap, pj, mine.wall_time, theirs, seconds, distinct,
+        rows.append(Row(name, mine.status, mine.gap, pj, mine.wall_time, theirs, seconds, distinct, stopped,
                         *((free[0].status, free[0].gap, free[1], free[2]) if free else ())))
         print(_line(rows[-1]), flush=True)
     return rows, {space: wall for space, (_, _, wall) in compiled.items()}
@@ -162,7 +161,8 @@ def _line(r: Row) -> str:
     free = (f" {_status(r.free_status, r.free_gap)} | {r.free_pj / 1e6:,.2f}{mark} | {r.free_pj / r.timeloop_pj:.3f} |"
             if r.free_status else "")
     return (f"| {r.layer} | {_status(r.status, r.gap)} | {r.accelmap_pj / 1e6:,.2f} | {r.timeloop_pj / 1e6:,.2f} | "
-            f"{r.accelmap_pj / r.timeloop_pj:.3f} | {r.accelmap_s:.1f} | {r.timeloop_s:.1f} | {r.timeloop_distinct} |"
+            f"{r.accelmap_pj / r.timeloop_pj:.3f} | {r.accelmap_s:.1f} | {r.timeloop_s:.1f}{' (stopped)' * bool(r.timeloop_stopped)} "
+            f"| {r.timeloop_distinct} |"
             + free)
 
 
@@ -179,7 +179,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="timeloop-mapper threads")
     parser.add_argument("--victory", type=int, default=1000, help="timeloop-mapper victory-condition")
     parser.add_argument("--tl-timeout", type=float, default=600.0,
-                        help="seconds before a timeloop-mapper run is stopped; the layer is then left out of the totals")
+                        help="seconds before a timeloop-mapper run is interrupted (Ctrl-C); its best mapping so far "
+                        "counts, marked 'stopped'")
     parser.add_argument("--free", action="store_true", help="also accelmap without the design's constraints")
     parser.add_argument("--keep", default=None, help="leave the Timeloop files in DIR")
     args = parser.parse_args()
@@ -200,11 +201,11 @@ def main() -> int:
                 print("| layer | accelmap | accelmap uJ | timeloop-mapper uJ | ratio | accelmap s | "
                       "timeloop-mapper s per run | distinct TL results |" + free_head)
                 print("|---|---|---|---|---|---|---|---|" + "---|---|---|" * args.free)
-                every, walls = run(model, design, timeloop, scratch, args)
-                rows = [r for r in every if r.timeloop_distinct]      # timeloop-mapper ended within the timeout
-                if len(rows) < len(every):
-                    print(f"timeloop-mapper did not end within {args.tl_timeout:g} s on {len(every) - len(rows)} "
-                          "layer(s) (nan above): left out of the totals")
+                rows, walls = run(model, design, timeloop, scratch, args)
+                stopped = sum(r.timeloop_stopped > 0 for r in rows)
+                if stopped:
+                    print(f"timeloop-mapper was interrupted at {args.tl_timeout:g} s on {stopped} layer(s) "
+                          "('stopped'): its best mapping by then is counted")
                 if not rows:
                     print(f"compile walls: {_walls(walls)}")
                     continue

@@ -5,22 +5,26 @@
   differently (docs/timeloop.md, "Differences" 7 and 8), run in
   `timeloop-model`, whose energy and cycles equal accelmap's in Timeloop's
   accounting within 0.1%;
+- a `timeloop-mapper` run interrupted as a user would stop it leaves its best
+  mapping so far, which `timeloop-model` scores the same;
 - the mappings `timeloop-mapper` finds for ResNet-18's unique layers on the
   ISPASS Eyeriss design (with its constraints) score within 0.1% in both.
 """
 from __future__ import annotations
 
 import random
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
 
 from accelmap.arch import load_arch
 from accelmap.arch.spec import TIMELOOP_ACCOUNTING
-from accelmap.interop.timeloop import timeloop_files
+from accelmap.interop.timeloop import problem_to_timeloop, timeloop_files
 from accelmap.interop.timeloop.components import approximations
-from accelmap.interop.timeloop.peer import find_timeloop, map_and_compare, read_stats, run_timeloop
+from accelmap.interop.timeloop.peer import find_timeloop, map_and_compare, read_stats, run_mapper_until, run_timeloop
 from accelmap.ir.workload import make_workload
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import evaluate
@@ -157,3 +161,34 @@ def test_timeloop_mapper_mappings_score_the_same(tmp_path, name):
 @pytest.mark.parametrize("name", [n for n in RESNET18 if n not in FAST])
 def test_timeloop_mapper_mappings_score_the_same_on_every_resnet18_layer(tmp_path, name):
     check_layer(tmp_path, name)
+
+
+def _mapper_inputs(folder: Path, workload, victory: int) -> list[str]:
+    """The ISPASS design's files and mapper settings (one thread, `victory`) for `workload` in `folder`."""
+    names = ["arch.yaml", "ERT.yaml", "constraints.yaml"]
+    for name in names:
+        shutil.copy(ISPASS / name, folder / name)
+    mapper = yaml.safe_load((ISPASS / "mapper.yaml").read_text())
+    mapper["mapper"].update({"victory-condition": victory, "num-threads": 1})
+    (folder / "mapper.yaml").write_text(yaml.safe_dump(mapper))
+    (folder / "problem.yaml").write_text(problem_to_timeloop(workload))
+    return [*names, "problem.yaml", "mapper.yaml"]
+
+
+@needs_timeloop
+def test_an_interrupted_mapper_run_leaves_its_best_mapping_so_far(tmp_path):
+    files = _mapper_inputs(tmp_path, resnet18_layer("layer1.conv"), victory=10**9)
+    stats, stopped = run_mapper_until(TIMELOOP, tmp_path, files, seconds=2)
+    assert stopped
+    shutil.copy(tmp_path / "timeloop-mapper.map.yaml", tmp_path / "mapping.yaml")
+    again = run_timeloop("model", TIMELOOP, tmp_path, ["arch.yaml", "ERT.yaml", "problem.yaml", "mapping.yaml"])
+    assert again.macs == stats.macs == 64 * 64 * 56 * 56 * 9
+    assert again.energy_pj == pytest.approx(stats.energy_pj, rel=1e-6)
+    assert again.cycles == stats.cycles
+
+
+@needs_timeloop
+def test_a_mapper_run_that_ends_in_time_is_not_interrupted(tmp_path):
+    files = _mapper_inputs(tmp_path, resnet18_layer("layer4.downsample"), victory=5)
+    stats, stopped = run_mapper_until(TIMELOOP, tmp_path, files, seconds=300)
+    assert not stopped and stats.macs == 512 * 256 * 7 * 7

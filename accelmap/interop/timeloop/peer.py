@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -64,10 +65,38 @@ def run_timeloop(tool: str, timeloop: Path, folder: Path, files: list[str], time
     """
     done = subprocess.run([str(timeloop / f"timeloop-{tool}"), *files], cwd=folder, capture_output=True,
                           text=True, timeout=timeout, check=False)
+    return _stats(tool, folder, done.returncode, done.stdout + done.stderr)
+
+
+def run_mapper_until(timeloop: Path, folder: Path, files: list[str], seconds: float,
+                     grace: float = 120) -> tuple[TimeloopStats, bool]:
+    """Run `timeloop-mapper` on `files` inside `folder`, interrupted after `seconds` as a user would stop it
+    (Ctrl-C: its threads finish their evaluations, it writes the best mapping found so far); (its stats,
+    whether it was interrupted). Raises RuntimeError when it fails or does not stop within `grace` seconds."""
+    (folder / "timeloop-mapper.stats.txt").unlink(missing_ok=True)
+    run = subprocess.Popen([str(timeloop / "timeloop-mapper"), *files], cwd=folder, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    try:
+        output, _ = run.communicate(timeout=seconds)
+        stopped = False
+    except subprocess.TimeoutExpired:
+        run.send_signal(signal.SIGINT)
+        stopped = True
+        try:
+            output, _ = run.communicate(timeout=grace)
+        except subprocess.TimeoutExpired:
+            run.kill()
+            run.communicate()
+            raise RuntimeError(f"timeloop-mapper in {folder} did not stop within {grace:g} s of an interrupt")
+    return _stats("mapper", folder, run.returncode, output), stopped
+
+
+def _stats(tool: str, folder: Path, returncode: int, output: str) -> TimeloopStats:
+    """The stats file a finished `timeloop-{tool}` wrote in `folder`, or RuntimeError with its last lines."""
     stats = folder / f"timeloop-{tool}.stats.txt"
-    if done.returncode != 0 or not stats.is_file():
-        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-5:])
-        raise RuntimeError(f"timeloop-{tool} in {folder} exited {done.returncode}: {tail}")
+    if returncode != 0 or not stats.is_file():
+        tail = "\n".join(output.strip().splitlines()[-5:])
+        raise RuntimeError(f"timeloop-{tool} in {folder} exited {returncode}: {tail}")
     return read_stats(stats.read_text())
 
 
