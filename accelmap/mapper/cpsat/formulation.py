@@ -223,6 +223,11 @@ def new_solver(workers: int, time_limit: float, log: bool = False, *, tie_break:
     # constraints, ~50k lookup-table rows) the later passes took 8-15 s and the search got no time;
     # on the presets the proofs are as fast or faster (simba 3x3: 16.6 s -> 12.0 s).
     solver.parameters.max_presolve_iterations = 1
+    # No SAT inprocessing (the clause database's periodic vivification and probing): the proofs here come
+    # from the search tree, and inprocessing took 20-40% of it (one worker, every unique layer as
+    # `map_workload` solves it, solve and tie-break, same answers: eyeriss ResNet-50 42.2 -> 24.8 s, simba
+    # 95.1 -> 78.3 s, edge_npu 119.8 -> 107.3 s; docs/benchmarks.md, "SAT inprocessing off").
+    solver.parameters.use_sat_inprocessing = False
     solver.parameters.optimize_with_core = tie_break
     # No cover optimisation in the tie-break: the core search's literal probe for it looped in a level-0
     # propagation that checks no time limit (simple_ws VGG-16 features.2 and .10 after the lead key: a
