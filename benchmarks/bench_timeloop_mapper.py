@@ -138,8 +138,8 @@ def run(model: str, design: Path, timeloop: Path, scratch: Path,
             result = results[name]
             scored[space] = (result, *_score(workload, arch, result, design, timeloop, folder / space))
         (folder / "timeloop").mkdir(parents=True, exist_ok=True)
-        theirs, seconds, distinct, stopped = timeloop_best(workload, design, timeloop, folder / "timeloop", args.tl_runs,
-                                                  args.threads, args.victory, args.tl_timeout)
+        theirs, seconds, distinct, stopped = timeloop_best(workload, design, timeloop, folder / "timeloop",
+                                                           args.tl_runs, args.threads, args.victory, args.tl_timeout)
         mine, pj, _ = scored["constrained"]
         free = scored.get("free")
         rows.append(Row(name, mine.status, mine.gap, pj, mine.wall_time, theirs, seconds, distinct, stopped,
@@ -161,8 +161,8 @@ def _line(r: Row) -> str:
     free = (f" {_status(r.free_status, r.free_gap)} | {r.free_pj / 1e6:,.2f}{mark} | {r.free_pj / r.timeloop_pj:.3f} |"
             if r.free_status else "")
     return (f"| {r.layer} | {_status(r.status, r.gap)} | {r.accelmap_pj / 1e6:,.2f} | {r.timeloop_pj / 1e6:,.2f} | "
-            f"{r.accelmap_pj / r.timeloop_pj:.3f} | {r.accelmap_s:.1f} | {r.timeloop_s:.1f}{' (stopped)' * bool(r.timeloop_stopped)} "
-            f"| {r.timeloop_distinct} |"
+            f"{r.accelmap_pj / r.timeloop_pj:.3f} | {r.accelmap_s:.1f} | {r.timeloop_s:.1f}"
+            f"{' (stopped)' * bool(r.timeloop_stopped)} | {r.timeloop_distinct} |"
             + free)
 
 
