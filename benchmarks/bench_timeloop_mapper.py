@@ -24,11 +24,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from accelmap import api
 from accelmap.interop.timeloop import import_timeloop_design, mapping_to_timeloop, problem_to_timeloop
-from accelmap.interop.timeloop.peer import find_timeloop, run_mapper_until, run_timeloop
+from accelmap.interop.timeloop.peer import find_timeloop, mapper_inputs, run_mapper_until, run_timeloop
 from accelmap.errors import MappingError
 from accelmap.ir.workload import Workload
 from accelmap.mapper.network import SolveSettings, map_graph
@@ -67,18 +65,12 @@ def timeloop_best(workload: Workload, design: Path, timeloop: Path, folder: Path
     design's own files; a run still searching after `timeout` seconds is interrupted as a user would (Ctrl-C)
     and its best mapping so far is scored."""
     files = design_files(design)
-    for name in (*files, "constraints.yaml"):
-        shutil.copy(design / name, folder / name)
-    mapper = yaml.safe_load((design / "mapper.yaml").read_text())
-    mapper["mapper"].update({"victory-condition": victory, "num-threads": threads,
-                             "optimization_metrics": ["energy"]})
-    (folder / "mapper.yaml").write_text(yaml.safe_dump(mapper))
-    (folder / "problem.yaml").write_text(problem_to_timeloop(workload))
+    inputs = mapper_inputs(design, folder, problem_to_timeloop(workload), victory=victory, threads=threads,
+                           metrics=("energy",))
     found, seconds, stopped = [], 0.0, 0
     for _ in range(runs):
         start = time.perf_counter()
-        _, interrupted = run_mapper_until(timeloop, folder, [*files, "constraints.yaml", "problem.yaml",
-                                                              "mapper.yaml"], timeout)
+        _, interrupted = run_mapper_until(timeloop, folder, inputs, timeout)
         seconds += time.perf_counter() - start
         stopped += interrupted
         # Score the mapping it wrote with timeloop-model, as accelmap's is scored.

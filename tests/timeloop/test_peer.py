@@ -18,13 +18,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import yaml
 
 from accelmap.arch import load_arch
 from accelmap.arch.spec import TIMELOOP_ACCOUNTING
 from accelmap.interop.timeloop import problem_to_timeloop, timeloop_files
 from accelmap.interop.timeloop.components import approximations
-from accelmap.interop.timeloop.peer import find_timeloop, map_and_compare, read_stats, run_mapper_until, run_timeloop
+from accelmap.interop.timeloop.peer import (find_timeloop, map_and_compare, mapper_inputs, read_stats,
+                                           run_mapper_until, run_timeloop)
 from accelmap.ir.workload import make_workload
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import evaluate
@@ -163,21 +163,10 @@ def test_timeloop_mapper_mappings_score_the_same_on_every_resnet18_layer(tmp_pat
     check_layer(tmp_path, name)
 
 
-def _mapper_inputs(folder: Path, workload, victory: int) -> list[str]:
-    """The ISPASS design's files and mapper settings (one thread, `victory`) for `workload` in `folder`."""
-    names = ["arch.yaml", "ERT.yaml", "constraints.yaml"]
-    for name in names:
-        shutil.copy(ISPASS / name, folder / name)
-    mapper = yaml.safe_load((ISPASS / "mapper.yaml").read_text())
-    mapper["mapper"].update({"victory-condition": victory, "num-threads": 1})
-    (folder / "mapper.yaml").write_text(yaml.safe_dump(mapper))
-    (folder / "problem.yaml").write_text(problem_to_timeloop(workload))
-    return [*names, "problem.yaml", "mapper.yaml"]
-
-
 @needs_timeloop
 def test_an_interrupted_mapper_run_leaves_its_best_mapping_so_far(tmp_path):
-    files = _mapper_inputs(tmp_path, resnet18_layer("layer1.conv"), victory=10**9)
+    files = mapper_inputs(ISPASS, tmp_path, problem_to_timeloop(resnet18_layer("layer1.conv")), victory=10**9,
+                          threads=1)
     stats, stopped = run_mapper_until(TIMELOOP, tmp_path, files, seconds=2)
     assert stopped
     shutil.copy(tmp_path / "timeloop-mapper.map.yaml", tmp_path / "mapping.yaml")
@@ -189,6 +178,7 @@ def test_an_interrupted_mapper_run_leaves_its_best_mapping_so_far(tmp_path):
 
 @needs_timeloop
 def test_a_mapper_run_that_ends_in_time_is_not_interrupted(tmp_path):
-    files = _mapper_inputs(tmp_path, resnet18_layer("layer4.downsample"), victory=5)
+    files = mapper_inputs(ISPASS, tmp_path, problem_to_timeloop(resnet18_layer("layer4.downsample")), victory=5,
+                          threads=1)
     stats, stopped = run_mapper_until(TIMELOOP, tmp_path, files, seconds=300)
     assert not stopped and stats.macs == 512 * 256 * 7 * 7

@@ -119,6 +119,22 @@ class Agreement:
         return self.energy_pj[accounting] / self.timeloop.energy_pj - 1
 
 
+def mapper_inputs(design: Path, folder: Path, problem: str, *, victory: int, threads: int,
+                  metrics: tuple[str, ...] = ()) -> list[str]:
+    """Set up a `timeloop-mapper` run in `folder`: the design's arch, ERT, ART and constraints (those it has),
+    its mapper YAML with `victory`, `threads` (and `metrics` to optimise, when given), and `problem`'s text;
+    the files to pass, in order (the problem and the mapper settings last)."""
+    names = [f"{name}.yaml" for name in ("arch", "ERT", "ART", "constraints") if (design / f"{name}.yaml").is_file()]
+    for name in names:
+        shutil.copy(design / name, folder / name)
+    mapper = yaml.safe_load((design / "mapper.yaml").read_text())
+    mapper["mapper"].update({"victory-condition": victory, "num-threads": threads,
+                             **({"optimization_metrics": list(metrics)} if metrics else {})})
+    (folder / "mapper.yaml").write_text(yaml.safe_dump(mapper))
+    (folder / "problem.yaml").write_text(problem)
+    return [*names, "problem.yaml", "mapper.yaml"]
+
+
 def map_and_compare(workload: Workload, design: Path, timeloop: Path, folder: Path, *, victory: int = 50,
                     threads: int = 1, problem: Path | None = None) -> Agreement:
     """Map `workload` with `timeloop-mapper` on the design in `design` (arch, ERT, constraints and mapper
@@ -127,19 +143,14 @@ def map_and_compare(workload: Workload, design: Path, timeloop: Path, folder: Pa
 
     `problem`: Timeloop's problem file for `workload`, for designs whose constraints name the dims of
     another shape (a conv1d's K); by default accelmap writes the CNN layer."""
-    names = [name for name in ("arch", "ERT", "ART", "constraints") if (design / f"{name}.yaml").is_file()]
-    for name in names:
-        shutil.copy(design / f"{name}.yaml", folder / f"{name}.yaml")
-    mapper = yaml.safe_load((design / "mapper.yaml").read_text())
-    mapper["mapper"].update({"victory-condition": victory, "num-threads": threads})
-    (folder / "mapper.yaml").write_text(yaml.safe_dump(mapper))
-    (folder / "problem.yaml").write_text(problem.read_text() if problem else problem_to_timeloop(workload))
-    inputs = [f"{name}.yaml" for name in names]
-    run_timeloop("mapper", timeloop, folder, [*inputs, "problem.yaml", "mapper.yaml"])
+    files = mapper_inputs(design, folder, problem.read_text() if problem else problem_to_timeloop(workload),
+                          victory=victory, threads=threads)
+    inputs = files[:-2]
+    run_timeloop("mapper", timeloop, folder, files)
     shutil.copy(folder / "timeloop-mapper.map.yaml", folder / "mapping.yaml")  # the model skips *.map.yaml inputs
     stats = run_timeloop("model", timeloop, folder, [n for n in inputs if n != "constraints.yaml"]
                          + ["problem.yaml", "mapping.yaml"])
-    constraints = (folder / "constraints.yaml",) if "constraints" in names else ()
+    constraints = (folder / "constraints.yaml",) if "constraints.yaml" in inputs else ()
     imported = import_timeloop_design(folder / "arch.yaml", folder / "ERT.yaml", constraints=constraints).arch
     energy, cycles = {}, {}
     for name, accounting in ACCOUNTINGS.items():
