@@ -17,6 +17,7 @@ mapspace), compared with the same constrained timeloop-mapper best.
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import sys
 import tempfile
@@ -49,7 +50,7 @@ class Row:
     gap: float
     accelmap_pj: float
     accelmap_s: float
-    timeloop_pj: float
+    timeloop_pj: float | None    # None when no timeloop-mapper run left a mapping (`timeloop_failed` says why)
     timeloop_s: float            # per run
     timeloop_distinct: int       # distinct energies among the runs
     timeloop_stopped: int        # runs interrupted at --tl-timeout (their best mapping so far counted)
@@ -57,27 +58,44 @@ class Row:
     free_gap: float = 0.0
     free_pj: float = 0.0
     free_by_model: bool = False  # timeloop-model cannot take the free mapping: accelmap's model scored it
+    timeloop_failed: str = ""    # how a timeloop-mapper run failed (its exit), when one did
 
 
 def timeloop_best(workload: Workload, design: Path, timeloop: Path, folder: Path, runs: int, threads: int,
-                  victory: int, timeout: float) -> tuple[float, float, int, int]:
-    """(best pJ over `runs` timeloop-mapper runs, wall seconds per run, distinct results, runs stopped) on the
-    design's own files; a run still searching after `timeout` seconds is interrupted as a user would (Ctrl-C)
-    and its best mapping so far is scored."""
+                  victory: int, timeout: float) -> tuple[float | None, float, int, int, str]:
+    """(best pJ over `runs` timeloop-mapper runs, wall seconds per run, distinct results, runs stopped, why a
+    run failed) on the design's own files; a run still searching after `timeout` seconds is interrupted as a
+    user would (Ctrl-C) and its best mapping so far is scored. A run that fails (Timeloop's error, or killed:
+    on simba_like VGG-16's first fc the kernel's out-of-memory killer ended it at 23.6 GB) counts no mapping;
+    the best is None when no run left one."""
     files = design_files(design)
     inputs = mapper_inputs(design, folder, problem_to_timeloop(workload), victory=victory, threads=threads,
                            metrics=("energy",))
-    found, seconds, stopped = [], 0.0, 0
+    found, seconds, stopped, failure = [], 0.0, 0, ""
     for _ in range(runs):
         start = time.perf_counter()
-        _, interrupted = run_mapper_until(timeloop, folder, inputs, timeout)
+        try:
+            _, interrupted = run_mapper_until(timeloop, folder, inputs, timeout)
+        except RuntimeError as err:
+            seconds += time.perf_counter() - start
+            failure = _exit_of(str(err))
+            continue
         seconds += time.perf_counter() - start
         stopped += interrupted
         # Score the mapping it wrote with timeloop-model, as accelmap's is scored.
         shutil.copy(folder / "timeloop-mapper.map.yaml", folder / "mapping.yaml")
         stats = run_timeloop("model", timeloop, folder, [*files, "problem.yaml", "mapping.yaml"])
         found.append(stats.energy_pj)
-    return min(found), seconds / runs, len(set(found)), stopped
+    return (min(found) if found else None), seconds / runs, len(set(found)), stopped, failure
+
+
+def _exit_of(message: str) -> str:
+    """A failed run's exit, from `peer`'s error ("... exited -9: <Timeloop's last lines>")."""
+    code = re.search(r"exited (-?\d+)", message)
+    if code is None:
+        return message.splitlines()[0]
+    number = int(code.group(1))
+    return f"killed by signal {-number}{' (SIGKILL)' * (number == -9)}" if number < 0 else f"exit {number}"
 
 
 def timeloop_score(workload: Workload, arch, mapping, design: Path, timeloop: Path, folder: Path) -> float:
@@ -130,12 +148,14 @@ def run(model: str, design: Path, timeloop: Path, scratch: Path,
             result = results[name]
             scored[space] = (result, *_score(workload, arch, result, design, timeloop, folder / space))
         (folder / "timeloop").mkdir(parents=True, exist_ok=True)
-        theirs, seconds, distinct, stopped = timeloop_best(workload, design, timeloop, folder / "timeloop",
-                                                           args.tl_runs, args.threads, args.victory, args.tl_timeout)
+        theirs, seconds, distinct, stopped, failed = timeloop_best(workload, design, timeloop, folder / "timeloop",
+                                                                   args.tl_runs, args.threads, args.victory,
+                                                                   args.tl_timeout)
         mine, pj, _ = scored["constrained"]
         free = scored.get("free")
         rows.append(Row(name, mine.status, mine.gap, pj, mine.wall_time, theirs, seconds, distinct, stopped,
-                        *((free[0].status, free[0].gap, free[1], free[2]) if free else ())))
+                        *((free[0].status, free[0].gap, free[1], free[2]) if free else ("", 0.0, 0.0, False)),
+                        failed))
         print(_line(rows[-1]), flush=True)
     return rows, {space: wall for space, (_, _, wall) in compiled.items()}
 
@@ -150,12 +170,17 @@ def _walls(walls: dict[str, float]) -> str:
 
 def _line(r: Row) -> str:
     mark = "*" if r.free_by_model else ""
-    free = (f" {_status(r.free_status, r.free_gap)} | {r.free_pj / 1e6:,.2f}{mark} | {r.free_pj / r.timeloop_pj:.3f} |"
-            if r.free_status else "")
-    return (f"| {r.layer} | {_status(r.status, r.gap)} | {r.accelmap_pj / 1e6:,.2f} | {r.timeloop_pj / 1e6:,.2f} | "
-            f"{r.accelmap_pj / r.timeloop_pj:.3f} | {r.accelmap_s:.1f} | {r.timeloop_s:.1f}"
+    theirs = f"{r.timeloop_pj / 1e6:,.2f}" if r.timeloop_pj is not None else f"failed ({r.timeloop_failed})"
+    free = (f" {_status(r.free_status, r.free_gap)} | {r.free_pj / 1e6:,.2f}{mark} | "
+            f"{_ratio(r.free_pj, r.timeloop_pj)} |" if r.free_status else "")
+    return (f"| {r.layer} | {_status(r.status, r.gap)} | {r.accelmap_pj / 1e6:,.2f} | {theirs} | "
+            f"{_ratio(r.accelmap_pj, r.timeloop_pj)} | {r.accelmap_s:.1f} | {r.timeloop_s:.1f}"
             f"{' (stopped)' * bool(r.timeloop_stopped)} | {r.timeloop_distinct} |"
             + free)
+
+
+def _ratio(pj: float, theirs: float | None) -> str:
+    return f"{pj / theirs:.3f}" if theirs is not None else "-"
 
 
 def main() -> int:
@@ -198,6 +223,10 @@ def main() -> int:
                 if stopped:
                     print(f"timeloop-mapper was interrupted at {args.tl_timeout:g} s on {stopped} layer(s) "
                           "('stopped'): its best mapping by then is counted")
+                failed = [r.layer for r in rows if r.timeloop_pj is None]
+                if failed:
+                    print(f"timeloop-mapper left no mapping on {', '.join(failed)}: left out of the totals")
+                rows = [r for r in rows if r.timeloop_pj is not None]
                 if not rows:
                     print(f"compile walls: {_walls(walls)}")
                     continue
