@@ -17,7 +17,6 @@ mapspace), compared with the same constrained timeloop-mapper best.
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import sys
 import tempfile
@@ -27,7 +26,8 @@ from pathlib import Path
 
 from accelmap import api
 from accelmap.interop.timeloop import import_timeloop_design, mapping_to_timeloop, problem_to_timeloop
-from accelmap.interop.timeloop.peer import find_timeloop, mapper_inputs, run_mapper_until, run_timeloop
+from accelmap.interop.timeloop.peer import (TimeloopFailed, find_timeloop, mapper_inputs, run_mapper_until,
+                                           run_timeloop)
 from accelmap.errors import MappingError
 from accelmap.ir.workload import Workload
 from accelmap.mapper.network import SolveSettings, map_graph
@@ -76,11 +76,11 @@ def timeloop_best(workload: Workload, design: Path, timeloop: Path, folder: Path
         start = time.perf_counter()
         try:
             _, interrupted = run_mapper_until(timeloop, folder, inputs, timeout)
-        except RuntimeError as err:
-            seconds += time.perf_counter() - start
-            failure = _exit_of(str(err))
+        except TimeloopFailed as err:
+            failure = _failure(err.returncode)
             continue
-        seconds += time.perf_counter() - start
+        finally:
+            seconds += time.perf_counter() - start
         stopped += interrupted
         # Score the mapping it wrote with timeloop-model, as accelmap's is scored.
         shutil.copy(folder / "timeloop-mapper.map.yaml", folder / "mapping.yaml")
@@ -89,13 +89,13 @@ def timeloop_best(workload: Workload, design: Path, timeloop: Path, folder: Path
     return (min(found) if found else None), seconds / runs, len(set(found)), stopped, failure
 
 
-def _exit_of(message: str) -> str:
-    """A failed run's exit, from `peer`'s error ("... exited -9: <Timeloop's last lines>")."""
-    code = re.search(r"exited (-?\d+)", message)
-    if code is None:
-        return message.splitlines()[0]
-    number = int(code.group(1))
-    return f"killed by signal {-number}{' (SIGKILL)' * (number == -9)}" if number < 0 else f"exit {number}"
+def _failure(returncode: int | None) -> str:
+    """How a failed run ended, from its exit code (negative: the signal that killed it)."""
+    if returncode is None:
+        return "did not stop when interrupted"
+    if returncode < 0:
+        return f"killed by signal {-returncode}{' (SIGKILL)' * (returncode == -9)}"
+    return f"exit {returncode}"
 
 
 def timeloop_score(workload: Workload, arch, mapping, design: Path, timeloop: Path, folder: Path) -> float:
@@ -154,8 +154,8 @@ def run(model: str, design: Path, timeloop: Path, scratch: Path,
         mine, pj, _ = scored["constrained"]
         free = scored.get("free")
         rows.append(Row(name, mine.status, mine.gap, pj, mine.wall_time, theirs, seconds, distinct, stopped,
-                        *((free[0].status, free[0].gap, free[1], free[2]) if free else ("", 0.0, 0.0, False)),
-                        failed))
+                        *((free[0].status, free[0].gap, free[1], free[2]) if free else ()),
+                        timeloop_failed=failed))
         print(_line(rows[-1]), flush=True)
     return rows, {space: wall for space, (_, _, wall) in compiled.items()}
 

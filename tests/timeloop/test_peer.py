@@ -23,8 +23,8 @@ from accelmap.arch import load_arch
 from accelmap.arch.spec import TIMELOOP_ACCOUNTING
 from accelmap.interop.timeloop import problem_to_timeloop, timeloop_files
 from accelmap.interop.timeloop.components import approximations
-from accelmap.interop.timeloop.peer import (find_timeloop, map_and_compare, mapper_inputs, read_stats,
-                                           run_mapper_until, run_timeloop)
+from accelmap.interop.timeloop.peer import (TimeloopFailed, find_timeloop, map_and_compare, mapper_inputs,
+                                           read_stats, run_mapper_until, run_timeloop)
 from accelmap.ir.workload import make_workload
 from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.model import evaluate
@@ -182,3 +182,10 @@ def test_a_mapper_run_that_ends_in_time_is_not_interrupted(tmp_path):
                           threads=1)
     stats, stopped = run_mapper_until(TIMELOOP, tmp_path, files, seconds=300)
     assert not stopped and stats.macs == 512 * 256 * 7 * 7
+
+
+@needs_timeloop
+def test_a_failed_timeloop_run_says_how_it_ended(tmp_path):
+    with pytest.raises(TimeloopFailed) as failed:
+        run_timeloop("model", TIMELOOP, tmp_path, ["missing.yaml"])
+    assert failed.value.returncode not in (0, None) and str(tmp_path) in str(failed.value)

@@ -28,6 +28,15 @@ _CYCLES = re.compile(r"^Cycles: (\d+)$", re.MULTILINE)
 _COMPUTES = re.compile(r"^Computes = (\d+)$", re.MULTILINE)
 
 
+class TimeloopFailed(RuntimeError):
+    """A Timeloop tool ended without its stats: `returncode` is its exit (negative: the signal that killed it;
+    None: it did not stop when interrupted), the message its last output lines."""
+
+    def __init__(self, message: str, returncode: int | None):
+        super().__init__(message)
+        self.returncode = returncode
+
+
 @dataclass(frozen=True)
 class TimeloopStats:
     """What a Timeloop stats file says about one mapping: pJ, cycles and MACs."""
@@ -61,7 +70,7 @@ def find_timeloop(folder: str | Path) -> Path | None:
 def run_timeloop(tool: str, timeloop: Path, folder: Path, files: list[str], timeout: float = 600) -> TimeloopStats:
     """Run `tool` ("model" or "mapper") from `timeloop` on `files` inside `folder`; its stats.
 
-    Raises RuntimeError with Timeloop's last output lines when it fails.
+    Raises `TimeloopFailed` with Timeloop's last output lines when it fails.
     """
     done = subprocess.run([str(timeloop / f"timeloop-{tool}"), *files], cwd=folder, capture_output=True,
                           text=True, timeout=timeout, check=False)
@@ -72,7 +81,7 @@ def run_mapper_until(timeloop: Path, folder: Path, files: list[str], seconds: fl
                      grace: float = 120) -> tuple[TimeloopStats, bool]:
     """Run `timeloop-mapper` on `files` inside `folder`, interrupted after `seconds` as a user would stop it
     (Ctrl-C: its threads finish their evaluations, it writes the best mapping found so far); (its stats,
-    whether it was interrupted). Raises RuntimeError when it fails or does not stop within `grace` seconds."""
+    whether it was interrupted). Raises `TimeloopFailed` when it fails or does not stop within `grace` seconds."""
     (folder / "timeloop-mapper.stats.txt").unlink(missing_ok=True)
     run = subprocess.Popen([str(timeloop / "timeloop-mapper"), *files], cwd=folder, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
@@ -87,16 +96,16 @@ def run_mapper_until(timeloop: Path, folder: Path, files: list[str], seconds: fl
         except subprocess.TimeoutExpired:
             run.kill()
             run.communicate()
-            raise RuntimeError(f"timeloop-mapper in {folder} did not stop within {grace:g} s of an interrupt")
+            raise TimeloopFailed(f"timeloop-mapper in {folder} did not stop within {grace:g} s of an interrupt", None)
     return _stats("mapper", folder, run.returncode, output), stopped
 
 
 def _stats(tool: str, folder: Path, returncode: int, output: str) -> TimeloopStats:
-    """The stats file a finished `timeloop-{tool}` wrote in `folder`, or RuntimeError with its last lines."""
+    """The stats file a finished `timeloop-{tool}` wrote in `folder`, or `TimeloopFailed` with its last lines."""
     stats = folder / f"timeloop-{tool}.stats.txt"
     if returncode != 0 or not stats.is_file():
         tail = "\n".join(output.strip().splitlines()[-5:])
-        raise RuntimeError(f"timeloop-{tool} in {folder} exited {returncode}: {tail}")
+        raise TimeloopFailed(f"timeloop-{tool} in {folder} exited {returncode}: {tail}", returncode)
     return read_stats(stats.read_text())
 
 
