@@ -324,9 +324,15 @@ def cmd_arch(args: argparse.Namespace) -> int:
 
 
 def _progress_bar(args: argparse.Namespace):
-    """A tqdm bar on stderr (none with --quiet or --json); returns (callback, close)."""
+    """A tqdm bar on stderr (none with --quiet or --json), or where stderr is not a terminal (a log, a pipe)
+    one line per mapped unique layer rather than a redrawn bar; returns (callback, close)."""
     if args.quiet or args.json:
         return None, lambda: None
+    if not sys.stderr.isatty():
+        def line(p) -> None:
+            print(f"[{p.done}/{p.total}] {p.elapsed:.1f} s {p.layer} {p.status}{' (cached)' if p.cached else ''}",
+                  file=sys.stderr, flush=True)
+        return line, lambda: None
     from tqdm import tqdm
 
     bar = tqdm(total=None, unit="layer", file=sys.stderr, dynamic_ncols=True, leave=False)
@@ -426,9 +432,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _sweep_bar(args: argparse.Namespace):
-    """A tqdm bar over tasks with the proved share (none with --quiet or --json); returns (callback, close)."""
+    """A tqdm bar over tasks with the proved share (none with --quiet or --json), or where stderr is not a
+    terminal one line per report; returns (callback, close)."""
     if args.quiet or args.json:
         return None, lambda: None
+    if not sys.stderr.isatty():
+        def line(p) -> None:
+            print(f"[{p.done}/{p.total}] {_proved_share(p)}", file=sys.stderr, flush=True)
+        return line, lambda: None
     from tqdm import tqdm
 
     bars: list = []
@@ -437,11 +448,15 @@ def _sweep_bar(args: argparse.Namespace):
         if not bars:                          # the first report comes after the kept tasks are read back
             bars.append(tqdm(total=p.total, initial=p.done, unit="task", file=sys.stderr, dynamic_ncols=True,
                              leave=False))
-        bars[0].set_postfix_str(f"proved {p.proved}/{p.done} ({100 * p.proved / max(p.done, 1):.0f}%), "
-                                f"solved now {p.solved}", refresh=False)
+        bars[0].set_postfix_str(_proved_share(p), refresh=False)
         bars[0].update(p.done - bars[0].n)
 
     return update, lambda: bars and bars[0].close()
+
+
+def _proved_share(p) -> str:
+    """A sweep's progress report in words: proved tasks of those done, and how many were solved in this run."""
+    return f"proved {p.proved}/{p.done} ({100 * p.proved / max(p.done, 1):.0f}%), solved now {p.solved}"
 
 
 def _sweep_summary(result, out_dir: Path) -> str:

@@ -137,6 +137,7 @@ def _set_input_shapes(model: onnx.ModelProto, overrides: dict[str, tuple[int, ..
         if name not in names:
             raise ShapeError(f"{where}: --input-shape names {name!r}, but the model's inputs are "
                              f"{', '.join(sorted(names))}")
+    dynamic = []
     for value in inputs:
         _check_input_type(value, where)
         dims = value.type.tensor_type.shape.dim
@@ -145,12 +146,41 @@ def _set_input_shapes(model: onnx.ModelProto, overrides: dict[str, tuple[int, ..
             del dims[:]
             for d in shape:
                 dims.add().dim_value = int(d)
+        elif not value.type.tensor_type.HasField("shape") or any(not d.HasField("dim_value") for d in dims):
+            dynamic.append(value)
+    if dynamic:
+        raise ShapeError(f"{where}: {_dynamic_inputs_message(dynamic)}")
+
+
+def _dynamic_inputs_message(values: list) -> str:
+    """What to give for the inputs without a static shape: each one's shape as declared, and the
+    --input-shape options to add, the fixed dims as they are and a placeholder (N1, N2, ...) for each
+    other one, one placeholder per symbolic name ("input_ids=1xN1 ... N1: your size for 's70'")."""
+    shown, options, placeholders, meaning = [], [], {}, []
+    for value in values:
+        dims = value.type.tensor_type.shape.dim
+        if not dims:
+            shown.append(f"{value.name!r} [unknown rank]")
+            options.append(f"--input-shape {value.name}=1x3x224x224 (its rank is unknown: your sizes)")
             continue
-        if not value.type.tensor_type.HasField("shape") or any(not d.HasField("dim_value") for d in dims):
-            shown = "x".join(d.dim_param or (str(d.dim_value) if d.HasField("dim_value") else "?")
-                             for d in dims) if dims else "unknown rank"
-            raise ShapeError(f"{where}: input {value.name!r} has dynamic shape [{shown}]; give it one with "
-                             f"--input-shape {value.name}=1x3x224x224 (your sizes)")
+        shown.append(f"{value.name!r} [" + "x".join(d.dim_param or (str(d.dim_value) if d.HasField("dim_value")
+                                                                     else "?") for d in dims) + "]")
+        parts = []
+        for k, d in enumerate(dims):
+            if d.HasField("dim_value"):
+                parts.append(str(d.dim_value))
+                continue
+            key = d.dim_param or (value.name, k)
+            if key not in placeholders:
+                placeholders[key] = f"N{len(placeholders) + 1}"
+                meaning.append(f"{placeholders[key]}: your size for " + (f"{d.dim_param!r}" if d.dim_param else
+                                                                         f"dim {k} of {value.name!r}"))
+            parts.append(placeholders[key])
+        options.append(f"--input-shape {value.name}=" + "x".join(parts))
+    what = "input " + shown[0] + " has a dynamic shape" if len(shown) == 1 else \
+        "inputs " + ", ".join(shown) + " have dynamic shapes"
+    return f"{what}; give {'it' if len(shown) == 1 else 'them'} with {' '.join(options)}" + \
+        (f" ({'; '.join(meaning)})" if meaning else "")
 
 
 def _forget_symbolic_shapes(model: onnx.ModelProto) -> None:

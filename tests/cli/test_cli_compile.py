@@ -95,6 +95,18 @@ def test_recompile_hits_cache(compiled, capsys):
             assert again[plan.name].mapping == plan.mapping and again[plan.name].status.canonical
 
 
+def test_progress_to_a_log_is_one_line_per_unique_layer(compiled, capsys):
+    """stderr is not a terminal under capsys, as in a CI log or `2>&1 | tee`: no redrawn bar, a line per layer."""
+    _, model, _, root = compiled
+    code = main(["compile", model, "--arch", "edge_npu", "-o", str(root / "logged"), "--time-limit", "20",
+                 "--cache-dir", str(root / "cache")])
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("[")]
+    assert code == 0 and "\r" not in err
+    assert [line.split()[0] for line in lines] == ["[1/2]", "[2/2]"]
+    assert {line.split()[3] for line in lines} == {"conv", "fc"}
+
+
 def test_unknown_arch_is_bad_input(compiled, capsys):
     _, model, _, root = compiled
     code = main(["compile", model, "--arch", "no_such_arch", "-o", str(root / "x")])

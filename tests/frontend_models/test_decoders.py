@@ -83,8 +83,9 @@ def test_llama_block(exporter: str, opset: int, seq: int, past: int) -> None:
 
 def test_cache_without_input_shapes_names_the_symbolic_input_and_the_option() -> None:
     path = fixture("llama", "torchscript", 14)
-    with pytest.raises(ShapeError, match=r"input 'past_key' has dynamic shape \[1x2xpastx4\]; give it one with "
-                                         r"--input-shape past_key="):
+    with pytest.raises(ShapeError, match=r"inputs 'past_key' \[1x2xpastx4\], 'past_value' \[1x2xpastx4\] have "
+                                         r"dynamic shapes; give them with --input-shape past_key=1x2xN1x4 "
+                                         r"--input-shape past_value=1x2xN1x4 \(N1: your size for 'past'\)"):
         load_model(path, {"input_ids": (1, 6), "position_ids": (1, 6)})
 
 
