@@ -35,7 +35,7 @@ from accelmap.mapper.search_random import random_search, walk_search
 from accelmap.mapper.tiebreak import canonical, key_domains, probe_seconds
 from accelmap.mapper.slots import padded_bounds
 from accelmap.mapper.validity import check_mapping
-from accelmap.mapper.workers import run_within
+from accelmap.mapper.workers import WorkerDied, run_within
 
 HINT_SAMPLES = 300
 """Random mappings scored for the baseline (`count`) and for the start when time is short."""
@@ -370,10 +370,22 @@ def _canonical(f: Formulation, objective: str, outcome: Outcome, remaining,
     """The canonical mapping among those with the proved optimum's energy (and cycles, unless energy
     is the objective): (outcome with it, whether it is canonical, a note)."""
     cost = evaluate(f.nest.workload, f.nest.arch, outcome.mapping)
-    left = remaining()
-    finished, found = run_within(left + OVERRUN, partial(
-        canonical, f, outcome.mapping, energy=cost.energy, cycles=None if objective == "energy" else cost.cycles,
-        time_limit=left, workers=workers, settled=outcome.settled, probe=probe_seconds(outcome.seconds)), ())
+    steps = partial(canonical, f, outcome.mapping, energy=cost.energy,
+                    cycles=None if objective == "energy" else cost.cycles, workers=workers,
+                    settled=outcome.settled, probe=probe_seconds(outcome.seconds))
+    try:
+        left = remaining()
+        finished, found = run_within(left + OVERRUN, partial(steps, time_limit=left), ())
+    except WorkerDied as died:
+        # CP-SAT 9.15's core-based search can abort its process on a solution it built itself ("Infeasible
+        # solution!", a failed internal check): MobileNetV2 features.12's 1x1 convs on the imported simple_ws.
+        # The same steps with the default search prove the same minimum.
+        try:
+            left = remaining()
+            finished, found = run_within(left + OVERRUN, partial(steps, time_limit=left, core=False), ())
+        except WorkerDied:
+            return outcome, False, (f"tie-break among equal-cost optima ended with a CP-SAT failure ({died}): "
+                                    "another run may return a different mapping of the same cost")
     if not finished:
         return outcome, False, (f"tie-break among equal-cost optima stopped {OVERRUN:g} s past its time limit "
                                 "(CP-SAT did not end in time): another run may return a different mapping "

@@ -163,7 +163,8 @@ def _step(solver: cp_model.CpSolver, model: cp_model.CpModel, seconds: float, pr
 
 
 def canonical(f: Formulation, found: Mapping, *, energy: int, cycles: int | None, time_limit: float,
-              workers: int, settled: dict[int, int] | None = None, probe: float = 0.0) -> Canonical:
+              workers: int, settled: dict[int, int] | None = None, probe: float = 0.0,
+              core: bool = True) -> Canonical:
     """The lexicographically least decisions among mappings with this energy (and these cycles).
 
     `found` is one such mapping (the solver's answer): the first step's hint.
@@ -172,8 +173,10 @@ def canonical(f: Formulation, found: Mapping, *, energy: int, cycles: int | None
     `probe`: seconds each step is first tried without presolve (`probe_seconds`).
 
     `cycles` pins the cycle count too (latency and EDP results); it needs a
-    formulation built with cycles. Returns `mapping` None when a step was
-    not proved within `time_limit` seconds in all.
+    formulation built with cycles. `core`: the steps use core-based search
+    (`new_solver`'s tie-break setting), else CP-SAT's default search; either
+    proves the same minimum. Returns `mapping` None when a step was not
+    proved within `time_limit` seconds in all.
     """
     start = time.perf_counter()
     model = f.model.clone()
@@ -188,7 +191,7 @@ def canonical(f: Formulation, found: Mapping, *, energy: int, cycles: int | None
     # VGG-16 features.2's tie-break took 12.9 s against 1.8 s).
     steps_of = [[entry for entry in chunk if entry[0] not in settled] for chunk in chunks(key_domains(f))]
     domains = [entry for chunk in steps_of for entry in chunk]
-    solver = new_solver(workers, time_limit, tie_break=True)
+    solver = new_solver(workers, time_limit, tie_break=core)
     steps = 0
     values: dict[int, int] | None = None
     for chunk in [chunk for chunk in steps_of if chunk] or [[]]:

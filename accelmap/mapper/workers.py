@@ -12,10 +12,13 @@ of the caller leaves no solver running for more than `PARENT_POLL` seconds).
 """
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing
 import os
 import pickle
+import shutil
 import signal
+import tempfile
 import threading
 import time
 import traceback
@@ -70,17 +73,19 @@ def run_within(seconds: float, function: Callable[..., Any], args: tuple) -> tup
         return True, function(*args)
     reader, writer = multiprocessing.Pipe(duplex=False)
     parent = os.getpid()
+    scratch = tempfile.mkdtemp(prefix="accelmap-guarded-")
     with deferred():  # the child starts with the signals blocked; `as_worker` lets them through
         pid = os.fork()
         if pid == 0:
             reader.close()
             try:
+                _contain(scratch)
                 _child(writer, parent, function, args)
             finally:
                 os._exit(0)
     writer.close()
     deadline = time.monotonic() + seconds
-    answered = False
+    answered, outcome, value, status, said = False, "died", None, 0, ""
     try:
         while not answered and (left := deadline - time.monotonic()) > 0:
             answered = bool(wait([reader], timeout=min(WAKE, left)))
@@ -89,16 +94,63 @@ def run_within(seconds: float, function: Callable[..., Any], args: tuple) -> tup
         try:
             outcome, value = reader.recv()
         except (EOFError, OSError):
-            raise WorkerDied("a guarded solve's process ended without an answer (out of memory?)") from None
+            pass
     finally:
         with deferred():
             if not answered:
                 os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+            status = os.waitpid(pid, 0)[1]
             reader.close()
+            said = _last_line(os.path.join(scratch, STDERR))
+            shutil.rmtree(scratch, ignore_errors=True)
+    if outcome == "died":
+        raise WorkerDied(f"a guarded solve's process ended without an answer: {_ending(status)}"
+                         + (f", saying {said!r}" if said else ""))
     if outcome == "error":
         raise value
     return True, value
+
+
+STDERR = "stderr.txt"
+"""File in a guarded child's scratch folder that takes its standard error (`_contain`)."""
+
+
+def _contain(scratch: str) -> None:
+    """In a guarded child: what a crashing CP-SAT leaves goes to `scratch`, which the parent removes: its
+    dump of the failing response (by default /tmp/wrong_response.pb.txt) and its standard error (the
+    failed check's stack trace), whose last line the parent quotes. Python's own crash report (faulthandler,
+    where enabled) is left out, so that line is CP-SAT's."""
+    from ortools.init.python import init
+
+    faulthandler.disable()
+
+    flags = init.CppFlags()
+    flags.cp_model_dump_prefix = scratch + os.sep
+    init.CppBridge.set_flags(flags)
+    fd = os.open(os.path.join(scratch, STDERR), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def _last_line(path: str) -> str:
+    """The last non-empty line of the file at `path` that is not a stack frame ("" when there is none)."""
+    try:
+        with open(path, errors="replace") as text:
+            lines = [line.strip() for line in text if line.strip() and not line.startswith(("    @", "***"))]
+    except OSError:
+        return ""
+    return lines[-1][:200] if lines else ""
+
+
+def _ending(status: int) -> str:
+    """How a child ended, from its wait status: 'killed by signal 6 (SIGABRT)' or 'exit code N'."""
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            return f"killed by signal {number} ({signal.Signals(number).name})"
+        except ValueError:
+            return f"killed by signal {number}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -123,8 +175,10 @@ def _receive(reader: Connection, key: Hashable, process) -> Any:
         outcome, value = reader.recv()
     except (EOFError, OSError):
         process.join()
-        raise WorkerDied(f"the solver process for {key} ended without an answer "
-                         f"(exit code {process.exitcode}; out of memory?)") from None
+        code = process.exitcode
+        how = _ending(-code if code is not None and code < 0 else (code or 0) << 8)
+        raise WorkerDied(f"the solver process for {key} ended without an answer ({how}; "
+                         "killed by the system when out of memory, or a crash)") from None
     finally:
         reader.close()
     process.join()

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from accelmap.mapper.workers import run_within
+from accelmap.mapper.workers import WorkerDied, run_within
 
 
 def _pid() -> int:
@@ -21,6 +21,12 @@ def _sleep(seconds: float, pid_file) -> str:
 
 def _fail() -> None:
     raise ValueError("bad layer")
+
+
+def _crash() -> None:
+    """What CP-SAT does on a failed internal check: its message and stack trace on fd 2, then abort."""
+    os.write(2, b"Infeasible solution! (a failed check)\n*** Check failure stack trace: ***\n    @ 0x1 frame\n")
+    os.abort()
 
 
 def test_an_answer_in_time_comes_back_from_another_process():
@@ -39,3 +45,12 @@ def test_a_call_past_its_time_is_killed_and_leaves_no_process(tmp_path):
 def test_the_childs_exception_is_raised_here():
     with pytest.raises(ValueError, match="bad layer"):
         run_within(30.0, _fail, ())
+
+
+def test_a_crashed_child_says_how_it_ended_and_leaves_nothing(tmp_path, monkeypatch, capfd):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))           # where the child's scratch folder goes
+    with pytest.raises(WorkerDied, match=r"killed by signal 6 \(SIGABRT\), saying 'Infeasible solution! "
+                                         r"\(a failed check\)'"):
+        run_within(30.0, _crash, ())
+    assert capfd.readouterr().err == ""                    # its stack trace went to the scratch folder
+    assert list(tmp_path.iterdir()) == []                  # which is gone
