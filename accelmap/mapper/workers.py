@@ -104,7 +104,8 @@ def run_within(seconds: float, function: Callable[..., Any], args: tuple) -> tup
             said = _last_line(os.path.join(scratch, STDERR))
             shutil.rmtree(scratch, ignore_errors=True)
     if outcome == "died":
-        raise WorkerDied(f"a guarded solve's process ended without an answer: {_ending(status)}"
+        raise WorkerDied(f"a guarded solve's process ended without an answer: "
+                         f"{_ending(os.waitstatus_to_exitcode(status))}"
                          + (f", saying {said!r}" if said else ""))
     if outcome == "error":
         raise value
@@ -123,7 +124,6 @@ def _contain(scratch: str) -> None:
     from ortools.init.python import init
 
     faulthandler.disable()
-
     flags = init.CppFlags()
     flags.cp_model_dump_prefix = scratch + os.sep
     init.CppBridge.set_flags(flags)
@@ -142,15 +142,15 @@ def _last_line(path: str) -> str:
     return lines[-1][:200] if lines else ""
 
 
-def _ending(status: int) -> str:
-    """How a child ended, from its wait status: 'killed by signal 6 (SIGABRT)' or 'exit code N'."""
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        try:
-            return f"killed by signal {number} ({signal.Signals(number).name})"
-        except ValueError:
-            return f"killed by signal {number}"
-    return f"exit code {os.waitstatus_to_exitcode(status)}"
+def _ending(code: int | None) -> str:
+    """How a child ended, from its exit code (negative: the signal that killed it, as multiprocessing and
+    `os.waitstatus_to_exitcode` give it): 'killed by signal 6 (SIGABRT)' or 'exit code N'."""
+    if code is None or code >= 0:
+        return f"exit code {code}"
+    try:
+        return f"killed by signal {-code} ({signal.Signals(-code).name})"
+    except ValueError:
+        return f"killed by signal {-code}"
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -175,10 +175,8 @@ def _receive(reader: Connection, key: Hashable, process) -> Any:
         outcome, value = reader.recv()
     except (EOFError, OSError):
         process.join()
-        code = process.exitcode
-        how = _ending(-code if code is not None and code < 0 else (code or 0) << 8)
-        raise WorkerDied(f"the solver process for {key} ended without an answer ({how}; "
-                         "killed by the system when out of memory, or a crash)") from None
+        raise WorkerDied(f"the solver process for {key} ended without an answer ({_ending(process.exitcode)}: "
+                         "out of memory, or a crash)") from None
     finally:
         reader.close()
     process.join()
