@@ -116,3 +116,15 @@ def ignore_from_now() -> None:
     handlers of an in-process caller when its block ends."""
     for signum in HANDLED:
         signal.signal(signum, signal.SIG_IGN)
+
+
+def describe_exit(code: int | None) -> str:
+    """How a child process ended, from its exit code (negative: the signal that killed it, as
+    `subprocess`, `multiprocessing` and `os.waitstatus_to_exitcode` give it): 'killed by signal 6
+    (SIGABRT)' or 'exit code N'."""
+    if code is None or code >= 0:
+        return f"exit code {code}"
+    try:
+        return f"killed by signal {-code} ({signal.Signals(-code).name})"
+    except ValueError:
+        return f"killed by signal {-code}"

@@ -31,6 +31,7 @@ from accelmap.interop.timeloop.peer import (TimeloopFailed, find_timeloop, mappe
 from accelmap.errors import MappingError
 from accelmap.ir.workload import Workload
 from accelmap.mapper.network import SolveSettings, map_graph
+from accelmap.signals import describe_exit
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "timeloop" / "fixtures"
@@ -90,12 +91,8 @@ def timeloop_best(workload: Workload, design: Path, timeloop: Path, folder: Path
 
 
 def _failure(returncode: int | None) -> str:
-    """How a failed run ended, from its exit code (negative: the signal that killed it)."""
-    if returncode is None:
-        return "did not stop when interrupted"
-    if returncode < 0:
-        return f"killed by signal {-returncode}{' (SIGKILL)' * (returncode == -9)}"
-    return f"exit {returncode}"
+    """How a failed run ended (`peer.TimeloopFailed.returncode`: None when it did not stop when interrupted)."""
+    return "did not stop when interrupted" if returncode is None else describe_exit(returncode)
 
 
 def timeloop_score(workload: Workload, arch, mapping, design: Path, timeloop: Path, folder: Path) -> float:

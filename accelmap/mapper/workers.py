@@ -26,7 +26,7 @@ from collections.abc import Callable, Hashable, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from accelmap.signals import WAKE, as_worker, deferred
+from accelmap.signals import WAKE, as_worker, deferred, describe_exit
 
 PARENT_POLL = 0.2
 """Seconds between a child's checks that its parent is still alive."""
@@ -105,7 +105,7 @@ def run_within(seconds: float, function: Callable[..., Any], args: tuple) -> tup
             shutil.rmtree(scratch, ignore_errors=True)
     if outcome == "died":
         raise WorkerDied(f"a guarded solve's process ended without an answer: "
-                         f"{_ending(os.waitstatus_to_exitcode(status))}"
+                         f"{describe_exit(os.waitstatus_to_exitcode(status))}"
                          + (f", saying {said!r}" if said else ""))
     if outcome == "error":
         raise value
@@ -142,17 +142,6 @@ def _last_line(path: str) -> str:
     return lines[-1][:200] if lines else ""
 
 
-def _ending(code: int | None) -> str:
-    """How a child ended, from its exit code (negative: the signal that killed it, as multiprocessing and
-    `os.waitstatus_to_exitcode` give it): 'killed by signal 6 (SIGABRT)' or 'exit code N'."""
-    if code is None or code >= 0:
-        return f"exit code {code}"
-    try:
-        return f"killed by signal {-code} ({signal.Signals(-code).name})"
-    except ValueError:
-        return f"killed by signal {-code}"
-
-
 def _context() -> multiprocessing.context.BaseContext:
     """fork where the platform has it (children start in milliseconds, nothing is pickled on the way in)."""
     methods = multiprocessing.get_all_start_methods()
@@ -175,7 +164,7 @@ def _receive(reader: Connection, key: Hashable, process) -> Any:
         outcome, value = reader.recv()
     except (EOFError, OSError):
         process.join()
-        raise WorkerDied(f"the solver process for {key} ended without an answer ({_ending(process.exitcode)}: "
+        raise WorkerDied(f"the solver process for {key} ended without an answer ({describe_exit(process.exitcode)}: "
                          "out of memory, or a crash)") from None
     finally:
         reader.close()
