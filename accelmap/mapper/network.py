@@ -2,7 +2,10 @@
 
 Identical layers (same workload signature) share one solve. Unique workloads
 run in worker processes (`jobs`; see `workers` for why never in this one),
-each solve getting its share of the cores as CP-SAT workers. OPTIMAL results
+each solve getting its share of the cores as CP-SAT workers; a layer whose
+solver process dies (a crash in CP-SAT, the system's out-of-memory killer)
+is mapped again without CP-SAT (`solve.map_by_search`), once, and said so
+in the result's warnings. OPTIMAL results
 are cached in the user's cache directory, keyed by everything that decides
 the answer; an unproved result is kept there as the next solve's warm start
 (it must be matched or beaten, never returned from the cache); a cache that
@@ -22,8 +25,8 @@ from accelmap.ir.graph import Graph
 from accelmap.ir.workload import Workload
 from accelmap.mapper.cache import ResultCache, cache_key, default_cache_dir
 from accelmap.mapper.mapping import Mapping
-from accelmap.mapper.solve import MapResult, map_workload
-from accelmap.mapper.workers import run_each
+from accelmap.mapper.solve import MapResult, map_by_search, map_workload
+from accelmap.mapper.workers import Task, WorkerDied, run_each
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,15 @@ def _solve_one(workload: Workload, arch: Arch, settings: SolveSettings, workers:
         raise InfeasibleLayer(f"layer {layer}{more}: {err}") from None
 
 
+def _search_one(workload: Workload, arch: Arch, settings: SolveSettings, layer: str, died: str) -> MapResult:
+    """A unique workload mapped without CP-SAT after its solver's process died (`died` says how)."""
+    try:
+        return map_by_search(workload, arch, settings.objective, time_limit=settings.time_limit,
+                             reason=f"mapped without CP-SAT, whose process ended without an answer: {died}")
+    except InfeasibleLayer as err:
+        raise InfeasibleLayer(f"layer {layer}: {err}") from None
+
+
 def _expected_effort(workload: Workload) -> tuple[bool, int]:
     """Sort key, hardest first, so no long solve starts last: layers with a sliding window (R or S > 1)
     take seconds to prove where pointwise ones take a fraction of one (ResNet-50 on Eyeriss), then MACs."""
@@ -109,11 +121,20 @@ def map_graph(graph: Graph, arch: Arch, settings: SolveSettings = SolveSettings(
     hits = len(solved)
     processes, workers = _pool_size(jobs, len(pending))
     order = sorted(pending, key=lambda sig: _expected_effort(pending[sig]), reverse=True)
+    searched: list[str] = []
+
+    def without_solver(sig: str, died: WorkerDied) -> Task | None:
+        if sig in searched:
+            return None                       # the search without CP-SAT died too: the error is raised
+        searched.append(sig)
+        return sig, _search_one, (pending[sig], arch, settings, groups[sig][0].name, died.how)
+
     run_each([(sig, _solve_one, (pending[sig], arch, settings, workers, warm[sig], groups[sig][0].name,
                                  len(groups[sig]))) for sig in order], processes,
-             lambda sig, result: record(sig, result, cached=False))
+             lambda sig, result: record(sig, result, cached=False), without_solver)
     results = {node.name: solved[sig] for sig, nodes in groups.items() for node in nodes}
-    warnings = (cache.warning,) if cache.warning else ()
+    warnings = tuple(f"layer {groups[sig][0].name}: {solved[sig].note}" for sig in searched)
+    warnings += (cache.warning,) if cache.warning else ()
     return NetworkResult(results, len(groups), hits, time.monotonic() - start, warnings)
 
 

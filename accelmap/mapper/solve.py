@@ -193,32 +193,61 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
     if mapping is None:
         raise InfeasibleLayer(f"no mapping of {workload.describe()} on arch '{arch.name}' was found within "
                               f"{time_limit:g} s (none fits without padding); raise the time limit")
-    cost = evaluate(workload, arch, mapping)
-    value = score(cost, objective)
-    problems = check_mapping(workload, arch, mapping)
-    if problems:
-        raise AssertionError(f"CP-SAT returned an invalid mapping of {workload.describe()}: {problems}")
-    if outcome.mapping is not None and objective != "edp" and outcome.objective != value:
-        raise AssertionError(f"solver objective {outcome.objective} != model score {value} "
-                             f"({objective}, {workload.describe()} on {arch.name})")
-    bound = max(bound or 0, floor)
     if outcome.mapping is None and plain is None:
         given = warm is not None and start_at is not None and start_at[0] is warm
         origin = ("warm start" if given else "best of random mappings, improved by local search," if annealed
                   else "best of random mappings")
         note = _join(note, f"the solver found no better solution in time; the {origin} is reported")
+    if covered and allow_padding and any(f.nest.dropped.values()):
+        note = _join(note, "padded bounds dominated by smaller ones were left out (never better)")
+    return _answer(workload, arch, objective, mapping, max(bound or 0, floor), note, start=start,
+                   solver=(outcome.seconds, outcome.objective if outcome.mapping is not None else None),
+                   size=f.size if f is not None else (0, 0),
+                   mapspace=(size, size_note), baseline=baseline[1] if baseline else None, canonical=is_canonical)
+
+
+def map_by_search(workload: Workload, arch: Arch, objective: str = "energy", *, time_limit: float = 30.0,
+                  reason: str = "") -> MapResult:
+    """Map `workload` without CP-SAT, for when its process could not finish (`network` runs this when a
+    solver's process died): the best of random walks (or, failing those, of uniform random mappings)
+    improved by local search for `time_limit`, with the model's lower bound; `reason` starts the note.
+    Raises `InfeasibleLayer` when no mapping is found."""
+    start = time.perf_counter()
+    found = _start(workload, arch, objective, time_limit, time_limit, None)
+    if found is None:
+        baseline = _baseline(workload, arch, objective)
+        if baseline is None:
+            raise _explain_infeasible(workload, arch, False)
+        found = _start(workload, arch, objective, time_limit, time_limit, baseline[:2])
+    note = _join(reason, "the best of random mappings, improved by local search, is reported")
+    return _answer(workload, arch, objective, found[0], _trivial_bound(workload, arch, objective, False), note,
+                   start=start, solver=(0.0, None), size=(0, 0), mapspace=(None, "not counted"), baseline=None,
+                   canonical=False)
+
+
+def _answer(workload: Workload, arch: Arch, objective: str, mapping: Mapping, bound: int, note: str, *,
+            start: float, solver: tuple[float, int | None], size: tuple[int, int], mapspace: tuple[int | None, str],
+            baseline: int | None, canonical: bool) -> MapResult:
+    """The result for `mapping`, re-scored by the model and checked: OPTIMAL when its score meets `bound`
+    (which holds for every mapping). `solver` is (seconds, objective): the solver's time, and its objective
+    when the mapping is its answer, which must be the model's score (DESIGN rule 1; EDP's is the sweep's)."""
+    cost = evaluate(workload, arch, mapping)
+    value = score(cost, objective)
+    problems = check_mapping(workload, arch, mapping)
+    if problems:
+        raise AssertionError(f"the search returned an invalid mapping of {workload.describe()}: {problems}")
+    if solver[1] is not None and objective != "edp" and solver[1] != value:
+        raise AssertionError(f"solver objective {solver[1]} != model score {value} "
+                             f"({objective}, {workload.describe()} on {arch.name})")
     status = "OPTIMAL" if bound >= value else "FEASIBLE"
     if status == "FEASIBLE":
         note = _join(note, "not proved optimal: another run may return a different mapping")
-    if covered and allow_padding and any(f.nest.dropped.values()):
-        note = _join(note, "padded bounds dominated by smaller ones were left out (never better)")
-    variables, constraints = f.size if f is not None else (0, 0)
+    bound = min(bound, value)
     return MapResult(mapping=mapping, cost=cost, objective_name=objective, status=status, objective=value,
-                     bound=min(bound, value), gap=(value - min(bound, value)) / value if value else 0.0,
-                     wall_time=time.perf_counter() - start, solver_time=outcome.seconds,
-                     variables=variables, constraints=constraints, mapspace_size=size,
-                     mapspace_note=size_note, baseline=baseline[1] if baseline else None, note=note,
-                     canonical=is_canonical)
+                     bound=bound, gap=(value - bound) / value if value else 0.0,
+                     wall_time=time.perf_counter() - start, solver_time=solver[0],
+                     variables=size[0], constraints=size[1], mapspace_size=mapspace[0], mapspace_note=mapspace[1],
+                     baseline=baseline, note=note, canonical=canonical)
 
 
 def rescore(workload: Workload, arch: Arch, mapping: Mapping, objective: str, doc: dict) -> MapResult:

@@ -33,29 +33,48 @@ PARENT_POLL = 0.2
 
 
 class WorkerDied(RuntimeError):
-    """A worker process ended without an answer (killed by the system, out of memory, a crash)."""
+    """A worker process ended without an answer (killed by the system, out of memory, a crash): `what` process,
+    and `how` it ended ("killed by signal 6 (SIGABRT), saying '...'")."""
+
+    def __init__(self, what: str, how: str):
+        super().__init__(what, how)
+        self.what, self.how = what, how
+
+    def __str__(self) -> str:
+        return f"{self.what} ended without an answer: {self.how}"
 
 
 Task = tuple[Hashable, Callable[..., Any], tuple]
 """(key, function, arguments): the function is called with the arguments in a child process."""
 
 
-def run_each(tasks: Sequence[Task], jobs: int, on_result: Callable[[Hashable, Any], None]) -> None:
+def run_each(tasks: Sequence[Task], jobs: int, on_result: Callable[[Hashable, Any], None],
+             on_death: Callable[[Hashable, WorkerDied], Task | None] | None = None) -> None:
     """Run every task in its own child process, at most `jobs` at once, in the given order; call
     `on_result(key, value)` in this process as each finishes. A task's exception is raised here;
-    any exception (including an interrupt) kills the running children before it propagates."""
+    any exception (including an interrupt) kills the running children before it propagates. When a
+    child dies without an answer, `on_death(key, error)` may name a task to run in its place (next, in a
+    new child); without one the error is raised. A child's standard error (a crashing CP-SAT's stack
+    trace) goes to a scratch folder that is always removed; its last line is quoted in the error."""
     context = _context()
     queue = list(tasks)
-    running: dict[Connection, tuple[Hashable, multiprocessing.process.BaseProcess]] = {}
+    running: dict[Connection, tuple[Hashable, multiprocessing.process.BaseProcess, str]] = {}
     try:
         while queue or running:
             while queue and len(running) < max(1, jobs):
                 key, function, args = queue.pop(0)
-                reader, process = _start(context, function, args)
-                running[reader] = (key, process)
+                reader, process, scratch = _start(context, function, args)
+                running[reader] = (key, process, scratch)
             for reader in wait(list(running), timeout=WAKE):
-                key, process = running.pop(reader)
-                value = _receive(reader, key, process)
+                key, process, scratch = running.pop(reader)
+                try:
+                    value = _receive(reader, key, process, scratch)
+                except WorkerDied as died:
+                    instead = on_death(key, died) if on_death is not None else None
+                    if instead is None:
+                        raise
+                    queue.insert(0, instead)
+                    continue
                 on_result(key, value)
     finally:
         _stop(running)
@@ -79,8 +98,7 @@ def run_within(seconds: float, function: Callable[..., Any], args: tuple) -> tup
         if pid == 0:
             reader.close()
             try:
-                _contain(scratch)
-                _child(writer, parent, function, args)
+                _child(writer, parent, function, args, scratch)
             finally:
                 os._exit(0)
     writer.close()
@@ -104,20 +122,18 @@ def run_within(seconds: float, function: Callable[..., Any], args: tuple) -> tup
             said = _last_line(os.path.join(scratch, STDERR))
             shutil.rmtree(scratch, ignore_errors=True)
     if outcome == "died":
-        raise WorkerDied(f"a guarded solve's process ended without an answer: "
-                         f"{describe_exit(os.waitstatus_to_exitcode(status))}"
-                         + (f", saying {said!r}" if said else ""))
+        raise WorkerDied("a guarded solve's process", _how(os.waitstatus_to_exitcode(status), said))
     if outcome == "error":
         raise value
     return True, value
 
 
 STDERR = "stderr.txt"
-"""File in a guarded child's scratch folder that takes its standard error (`_contain`)."""
+"""File in a child's scratch folder that takes its standard error (`_contain`)."""
 
 
 def _contain(scratch: str) -> None:
-    """In a guarded child: what a crashing CP-SAT leaves goes to `scratch`, which the parent removes: its
+    """In a child: what a crashing CP-SAT leaves goes to `scratch`, which the parent removes: its
     dump of the failing response (by default /tmp/wrong_response.pb.txt) and its standard error (the
     failed check's stack trace), whose last line the parent quotes. Python's own crash report (faulthandler,
     where enabled) is left out, so that line is CP-SAT's."""
@@ -130,6 +146,11 @@ def _contain(scratch: str) -> None:
     fd = os.open(os.path.join(scratch, STDERR), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(fd, 2)
     os.close(fd)
+
+
+def _how(code: int | None, said: str) -> str:
+    """How a child ended (`describe_exit`), with the last line it wrote to standard error, if any."""
+    return describe_exit(code) + (f", saying {said!r}" if said else " (out of memory, or a crash)")
 
 
 def _last_line(path: str) -> str:
@@ -148,46 +169,58 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if "fork" in methods else methods[0])
 
 
-def _start(context, function: Callable[..., Any], args: tuple) -> tuple[Connection, Any]:
-    """A started child running `function(*args)`, and the pipe its answer comes back on."""
+def _start(context, function: Callable[..., Any], args: tuple) -> tuple[Connection, Any, str]:
+    """A started child running `function(*args)`, the pipe its answer comes back on, and its scratch folder
+    (`_contain`)."""
     reader, writer = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(writer, os.getpid(), function, args), daemon=True)
+    scratch = tempfile.mkdtemp(prefix="accelmap-worker-")
+    process = context.Process(target=_child, args=(writer, os.getpid(), function, args, scratch), daemon=True)
     with deferred():  # an interrupt inside fork's hooks would be lost (Python cannot raise there)
-        process.start()
+        try:
+            process.start()
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
     writer.close()
-    return reader, process
+    return reader, process, scratch
 
 
-def _receive(reader: Connection, key: Hashable, process) -> Any:
-    """The child's answer (its exception raised here), after the child has ended."""
+def _receive(reader: Connection, key: Hashable, process, scratch: str) -> Any:
+    """The child's answer (its exception raised here), after the child has ended and its scratch folder is
+    removed."""
     try:
         outcome, value = reader.recv()
     except (EOFError, OSError):
-        process.join()
-        raise WorkerDied(f"the solver process for {key} ended without an answer ({describe_exit(process.exitcode)}: "
-                         "out of memory, or a crash)") from None
+        outcome, value = "died", None
     finally:
         reader.close()
-    process.join()
+        process.join()
+        said = _last_line(os.path.join(scratch, STDERR))
+        shutil.rmtree(scratch, ignore_errors=True)
+    if outcome == "died":
+        raise WorkerDied(f"the solver process for {key}", _how(process.exitcode, said))
     if outcome == "error":
         raise value
     return value
 
 
-def _stop(running: dict[Connection, tuple[Hashable, Any]]) -> None:
+def _stop(running: dict[Connection, tuple[Hashable, Any, str]]) -> None:
     """Kill every running child and reap it; nothing is left behind (a second Ctrl-C waits until done)."""
     with deferred():
-        for _, process in running.values():
+        for _, process, _ in running.values():
             process.kill()
-        for reader, (_, process) in running.items():
+        for reader, (_, process, scratch) in running.items():
             process.join()
             reader.close()
+            shutil.rmtree(scratch, ignore_errors=True)
         running.clear()
 
 
-def _child(writer: Connection, parent: int, function: Callable[..., Any], args: tuple) -> None:
-    """Body of a child: signals set for a worker, a watch on the parent, the task, its answer sent back."""
+def _child(writer: Connection, parent: int, function: Callable[..., Any], args: tuple, scratch: str) -> None:
+    """Body of a child: signals set for a worker, its crash output contained, a watch on the parent, the task,
+    its answer sent back."""
     as_worker()
+    _contain(scratch)
     threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
     try:
         answer = ("ok", function(*args))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import time
 
 import pytest
@@ -54,3 +55,9 @@ def test_a_crashed_child_says_how_it_ended_and_leaves_nothing(tmp_path, monkeypa
         run_within(30.0, _crash, ())
     assert capfd.readouterr().err == ""                    # its stack trace went to the scratch folder
     assert list(tmp_path.iterdir()) == []                  # which is gone
+
+
+def test_a_death_keeps_how_it_ended_across_processes():
+    died = pickle.loads(pickle.dumps(WorkerDied("a solver process", "killed by signal 9 (SIGKILL)")))
+    assert died.how == "killed by signal 9 (SIGKILL)"
+    assert str(died) == "a solver process ended without an answer: killed by signal 9 (SIGKILL)"

@@ -1,12 +1,19 @@
 """Whole-graph mapping: identical layers solved once, the on-disk cache, determinism, padding."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import onnx
+import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from accelmap.frontend import load_model
+from accelmap.mapper import network
+from accelmap.mapper.model import evaluate, score
 from accelmap.mapper.network import SolveSettings, map_graph
+from accelmap.mapper.validity import check_mapping
+from accelmap.mapper.workers import WorkerDied
 from .archs import small_arch
 
 SETTINGS = SolveSettings("energy", time_limit=20.0, allow_padding=False)
@@ -70,3 +77,40 @@ def test_same_inputs_give_the_same_mappings(tmp_path):
         assert result.status == two.results[name].status == split.results[name].status == "OPTIMAL"
         assert result.canonical and two.results[name].canonical and split.results[name].canonical
         assert result.mapping == two.results[name].mapping == split.results[name].mapping, name
+
+
+def _abort(*_args) -> None:
+    """What CP-SAT does on a failed internal check: a message on fd 2, then abort."""
+    os.write(2, b"Check failed: a CP-SAT invariant\n*** Check failure stack trace: ***\n    @ 0x1 frame\n")
+    os.abort()
+
+
+def test_a_layer_whose_solver_dies_is_mapped_without_it(tmp_path, monkeypatch, capfd):
+    """A crashed solver process costs the layer its proof, not the compile: the layer is searched again
+    without CP-SAT, its answer valid and scored by the model, the crash said once, nothing left in TMPDIR."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    graph = load_model(_repeated_blocks())
+    arch = small_arch("eyeriss_like")
+    solve_one = network._solve_one
+    monkeypatch.setattr(network, "_solve_one",
+                        lambda wl, *rest: _abort() if rest[4] == "last" else solve_one(wl, *rest))
+    result = map_graph(graph, arch, SolveSettings("energy", time_limit=2.0), jobs=2, use_cache=False)
+    last = result.results["last"]
+    workload = graph.node("last").workload
+    assert check_mapping(workload, arch, last.mapping) == []
+    assert last.objective == score(evaluate(workload, arch, last.mapping), "energy")
+    assert last.bound <= last.objective and not last.canonical
+    assert "killed by signal 6 (SIGABRT), saying 'Check failed: a CP-SAT invariant'" in last.note
+    assert result.warnings == (f"layer last: {last.note}",)
+    assert result.results["block0"].status == "OPTIMAL" and result.results["block0"].canonical
+    assert capfd.readouterr().err == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_layer_whose_search_dies_twice_stops_the_compile(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(network, "_solve_one", _abort)
+    monkeypatch.setattr(network, "_search_one", _abort)
+    with pytest.raises(WorkerDied, match="SIGABRT"):
+        map_graph(load_model(_repeated_blocks()), small_arch("eyeriss_like"), SETTINGS, jobs=2, use_cache=False)
+    assert list(tmp_path.iterdir()) == []
