@@ -34,7 +34,7 @@ def test_cache_key_is_the_same_under_different_hash_seeds(tmp_path):
 
 def test_second_compile_in_a_new_process_hits_the_cache(tmp_path):
     cache = tmp_path / "cache"
-    cmd = ["-m", "accelmap", "compile", "resnet18_w8", "--arch", "eyeriss", "--time-limit", "5",
+    cmd = ["-m", "accelmap", "compile", "resnet18_w8", "--arch", "gemmini", "--time-limit", "5",
            "--cache-dir", str(cache), "--json", "--quiet"]
     env = {"ACCELMAP_CACHE": str(tmp_path / "zoo")}
     first = _run([*cmd, "-o", str(tmp_path / "a")], "11", env)
