@@ -101,12 +101,12 @@ def fixed_k_arch():
     return build_arch(raw, "fixed_k")
 
 
-@pytest.mark.parametrize("k, c, g", [(1, 1, 3), (1, 2, 1), (2, 1, 1), (4, 6, 1)])
-def test_a_fixed_factor_above_the_layer_bound_asks_for_the_bound(k, c, g):
+@pytest.mark.parametrize("k, c, g, p", [(1, 1, 3, 3), (1, 2, 1, 3), (2, 1, 1, 3), (4, 6, 1, 1)])
+def test_a_fixed_factor_above_the_layer_bound_asks_for_the_bound(k, c, g, p):
     """Timeloop's rule: K=2 fixed on a layer with K=1 (a depthwise conv) means K=1 there, C=3 on C <= 2
     means all of C. Enumeration, validity and CP-SAT agree on it, and CP-SAT finds the exhaustive optimum."""
     arch = fixed_k_arch()
-    workload = make_workload(g=g, k=k, c=c, p=3, q=2, r=3, s=1)
+    workload = make_workload(g=g, k=k, c=c, p=p, q=2, r=3, s=1)   # p=1 where K and C leave a large mapspace
     mappings = list(Mapspace(workload, arch).enumerate())
     assert mappings and all(check_mapping(workload, arch, m) == [] for m in mappings)
     assert {m.spatial[0].x_size for m in mappings} == {min(2, k)}
