@@ -70,9 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--host-ops", action="store_true", help="also list host ops")
 
     zoo_cmd = _subparser(subs, "zoo", "write a bundled network as an ONNX file",
-                         "  accelmap zoo --list\n  accelmap zoo resnet50 -o resnet50.onnx")
+                         "  accelmap zoo --list\n  accelmap zoo resnet50 -o resnet50.onnx\n"
+                         "  accelmap zoo bert_base --param seq=512 --param layers=2 -o bert512.onnx")
     zoo_cmd.add_argument("name", nargs="?", help="bundled network name")
     zoo_cmd.add_argument("-o", "--output", help="ONNX file to write")
+    zoo_cmd.add_argument("--param", action="append", default=[], metavar="NAME=N",
+                         help="a parameter of the network, a positive integer (repeatable; `--list` says which "
+                              "a network takes)")
     zoo_cmd.add_argument("--list", action="store_true", help="list bundled networks")
 
     _compile_parser(subs)
@@ -274,14 +278,33 @@ def cmd_zoo(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown network {args.name!r}; bundled: {', '.join(zoo.names())}")
     import onnx
 
+    params = _zoo_params(args.name, args.param)
     target = Path(args.output or f"{args.name}.onnx")
-    model = zoo.build(args.name)
+    try:
+        model = zoo.build(args.name, **params)
+    except ValueError as err:                 # a size the network cannot take (BERT: seq above 512)
+        raise UsageError(f"--param: {err}") from None
     tmp = target.with_name(f".{target.name}.partial")
     onnx.save(model, str(tmp))
     tmp.replace(target)
     if not args.quiet:
         print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB)")
     return EXIT_OK
+
+
+def _zoo_params(name: str, given: list[str]) -> dict[str, int]:
+    """`--param NAME=N` options as the network's keyword arguments; a UsageError names the bad one."""
+    takes = zoo.parameters(name)
+    params: dict[str, int] = {}
+    for option in given:
+        key, _, value = option.partition("=")
+        if key not in takes:
+            accepted = f"it takes {', '.join(takes)}" if takes else "it takes none"
+            raise UsageError(f"--param {option}: network {name!r} has no parameter {key!r}; {accepted}")
+        if not value.isdigit() or int(value) < 1:
+            raise UsageError(f"--param {option}: {key} must be a positive integer, as in --param {key}=64")
+        params[key] = int(value)
+    return params
 
 
 def cmd_arch(args: argparse.Namespace) -> int:

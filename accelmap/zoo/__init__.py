@@ -53,13 +53,17 @@ def names() -> list[str]:
 
 def build(name: str, **params: object) -> onnx.ModelProto:
     """Build the named network; `params` (e.g. `seq=64` for BERT) must be ones its builder takes."""
-    network = _lookup(name)
-    accepted = inspect.signature(network.builder).parameters
+    accepted = parameters(name)
     unknown = sorted(set(params) - set(accepted))
     if unknown:
         takes = ", ".join(accepted) or "no parameters"
         raise ValueError(f"network {name!r} does not take {', '.join(unknown)}; it takes: {takes}")
-    return network.builder(**params)
+    return _lookup(name).builder(**params)
+
+
+def parameters(name: str) -> tuple[str, ...]:
+    """The parameters the named network's builder takes (`build`'s `params`), in order."""
+    return tuple(inspect.signature(_lookup(name).builder).parameters)
 
 
 def describe(name: str) -> str:

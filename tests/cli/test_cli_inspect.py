@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import onnx
+import pytest
 from onnx import TensorProto, helper
 
 from accelmap.cli import main
@@ -41,6 +42,32 @@ def test_zoo_writes_loadable_file(tmp_path, capsys):
     assert code == 0 and target.exists()
     assert len(onnx.load(str(target)).graph.node) > 10
     assert not list(tmp_path.glob(".*partial"))
+
+
+def test_zoo_params_set_the_networks_sizes(tmp_path, capsys):
+    target = tmp_path / "b.onnx"
+    code, _, err = _run(capsys, ["zoo", "bert_tiny", "--param", "seq=40", "--param", "layers=1", "-o", str(target)])
+    assert code == 0, err
+    model = onnx.load(str(target))
+    assert [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim] == [1, 40]
+    assert sum(node.op_type == "Softmax" for node in model.graph.node) == 1
+
+
+@pytest.mark.parametrize("param, says", [
+    ("width=2", "--param width=2: network 'bert_tiny' has no parameter 'width'; it takes seq, layers"),
+    ("seq=0", "--param seq=0: seq must be a positive integer, as in --param seq=64"),
+    ("seq=x", "--param seq=x: seq must be a positive integer, as in --param seq=64"),
+    ("seq=513", "--param: bert_tiny: seq must be in 1..512, got 513"),
+])
+def test_a_bad_zoo_param_is_refused_and_nothing_written(tmp_path, capsys, param, says):
+    code, _, err = _run(capsys, ["zoo", "bert_tiny", "--param", param, "-o", str(tmp_path / "b.onnx")])
+    assert code == 2 and says in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_network_without_params_says_so(tmp_path, capsys):
+    code, _, err = _run(capsys, ["zoo", "resnet18_w8", "--param", "seq=8", "-o", str(tmp_path / "r.onnx")])
+    assert code == 2 and "network 'resnet18_w8' has no parameter 'seq'; it takes none" in err
 
 
 def test_missing_file_is_bad_input(capsys):
