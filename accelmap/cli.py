@@ -18,6 +18,7 @@ from pathlib import Path
 
 from accelmap import __version__, api, zoo
 from accelmap.errors import AccelmapError, CheckFailed, InfeasibleLayer, UsageError
+from accelmap.mapper.workers import WorkerDied
 from accelmap.signals import exit_code, ignore_from_now, interruptible
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
@@ -673,6 +674,12 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as err:  # the system refused: a path, a permission, a full disk
             _report(f"{_os_reason(err)}{f': {err.filename}' if err.filename else ''}", debug)
             return EXIT_BAD_INPUT
+        except WorkerDied as err:  # twice for one layer: the system's memory, or a crash
+            print(f"error: {err}; with fewer solves at once (--jobs 1) or more free memory it may go through, "
+                  "else please report it with --debug output", file=sys.stderr)
+            if debug:
+                traceback.print_exc()
+            return EXIT_INTERNAL
         except Exception as err:  # a bug: say so, and how to report it
             print(f"internal error: {type(err).__name__}: {err} (a bug: please report it with --debug output)",
                   file=sys.stderr)

@@ -123,9 +123,10 @@ def map_graph(graph: Graph, arch: Arch, settings: SolveSettings = SolveSettings(
     order = sorted(pending, key=lambda sig: _expected_effort(pending[sig]), reverse=True)
     searched: list[str] = []
 
-    def without_solver(sig: str, died: WorkerDied) -> Task | None:
+    def without_solver(sig: str, died: WorkerDied) -> Task:
         if sig in searched:
-            return None                       # the search without CP-SAT died too: the error is raised
+            raise WorkerDied(f"layer {groups[sig][0].name}'s solver process, then its search without CP-SAT,",
+                             died.how) from None
         searched.append(sig)
         return sig, _search_one, (pending[sig], arch, settings, groups[sig][0].name, died.how)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import onnx
@@ -10,6 +11,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from accelmap import api
 from accelmap.cli import main
+from accelmap.mapper import network
 
 
 def _tiny_model(path) -> str:
@@ -209,3 +211,35 @@ def test_internal_error_exits_4(compiled, tmp_path, monkeypatch, capsys):
     code = main(["compile", model, "--arch", "edge_npu", "-o", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code == 4 and "internal error" in err and "please report" in err and "Traceback" not in err
+
+
+def _abort(*_args) -> None:
+    os.abort()
+
+
+def test_a_layer_whose_solver_dies_is_mapped_with_a_warning(compiled, tmp_path, monkeypatch, capsys):
+    """The conv's solver process aborts: the compile goes on, warns once naming the layer, writes and validates."""
+    _, model, _, _ = compiled
+    solve_one = network._solve_one
+    monkeypatch.setattr(network, "_solve_one",
+                        lambda wl, *rest: _abort() if rest[4] == "conv" else solve_one(wl, *rest))
+    code = main(["compile", model, "--arch", "edge_npu", "-o", str(tmp_path / "out"), "--time-limit", "1",
+                 "--no-cache", "--validate"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    warnings = [line for line in captured.err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and warnings[0].startswith(
+        "warning: layer conv: mapped without CP-SAT, whose process ended without an answer: killed by signal 6 "
+        "(SIGABRT)")
+    assert "PASS" in captured.out and "Traceback" not in captured.err
+
+
+def test_a_layer_whose_search_dies_twice_exits_4_saying_what_to_try(compiled, tmp_path, monkeypatch, capsys):
+    _, model, _, _ = compiled
+    monkeypatch.setattr(network, "_solve_one", _abort)
+    monkeypatch.setattr(network, "_search_one", _abort)
+    code = main(["compile", model, "--arch", "edge_npu", "-o", str(tmp_path / "out"), "--no-cache"])
+    err = capsys.readouterr().err
+    assert code == 4 and not (tmp_path / "out").exists()
+    assert err.startswith("error: layer ") and "then its search without CP-SAT, ended without an answer: killed by " \
+        "signal 6 (SIGABRT)" in err and "--jobs 1" in err and "Traceback" not in err
