@@ -173,9 +173,10 @@ def _neighbour(workload: Workload, arch: Arch, mapping: Mapping, moves: _Moves,
 
 
 def local_search(workload: Workload, arch: Arch, objective: str, starts: list[Mapping], *,
-                 time_limit: float, steps: int | None = None, seed: int = 0) -> SearchResult:
+                 time_limit: float, steps: int | None = None, seed: int = 0, target: int = 0) -> SearchResult:
     """The best mapping simulated annealing from the best of `starts` (valid mappings) finds within
-    `time_limit` seconds, or within `steps` proposed moves when given (then the run is reproducible)."""
+    `time_limit` seconds, or within `steps` proposed moves when given (then the run is reproducible);
+    it stops as soon as a mapping scores `target` or less (a lower bound: nothing can do better)."""
     begin = time.perf_counter()
     rng = random.Random(seed)
     moves = _moves(workload, arch)
@@ -183,7 +184,7 @@ def local_search(workload: Workload, arch: Arch, objective: str, starts: list[Ma
     best = current = min(scored, key=lambda s: s[0])
     high, low = TEMPERATURE
     tried = valid = 0
-    while (done := tried / steps if steps else (time.perf_counter() - begin) / time_limit) < 1:
+    while best[0] > target and (done := tried / steps if steps else (time.perf_counter() - begin) / time_limit) < 1:
         tried += 1
         candidate = _neighbour(workload, arch, current[1], moves, rng)
         if candidate is None:

@@ -210,17 +210,19 @@ def map_by_search(workload: Workload, arch: Arch, objective: str = "energy", *, 
                   reason: str = "") -> MapResult:
     """Map `workload` without CP-SAT, for when its process could not finish (`network` runs this when a
     solver's process died): the best of random walks (or, failing those, of uniform random mappings)
-    improved by local search for `time_limit`, with the model's lower bound; `reason` starts the note.
+    improved by local search for `time_limit` (less once it meets the model's lower bound), with that bound;
+    `reason` starts the note.
     Raises `InfeasibleLayer` when no mapping is found."""
     start = time.perf_counter()
-    found = _start(workload, arch, objective, time_limit, time_limit, None)
+    bound = _trivial_bound(workload, arch, objective, False)
+    found = _start(workload, arch, objective, time_limit, time_limit, None, bound)
     if found is None:
         baseline = _baseline(workload, arch, objective)
         if baseline is None:
             raise _explain_infeasible(workload, arch, False)
-        found = _start(workload, arch, objective, time_limit, time_limit, baseline[:2])
+        found = _start(workload, arch, objective, time_limit, time_limit, baseline[:2], bound)
     note = _join(reason, "the best of random mappings, improved by local search, is reported")
-    return _answer(workload, arch, objective, found[0], _trivial_bound(workload, arch, objective, False), note,
+    return _answer(workload, arch, objective, found[0], bound, note,
                    start=start, solver=(0.0, None), size=(0, 0), mapspace=(None, "not counted"), baseline=None,
                    canonical=False)
 
@@ -322,9 +324,10 @@ def _start_pays(f: Formulation | None, time_limit: float) -> bool:
 
 
 def _start(workload: Workload, arch: Arch, objective: str, seconds: float, anneal: float,
-           sampled: tuple[Mapping, int] | None) -> tuple[Mapping, int] | None:
+           sampled: tuple[Mapping, int] | None, target: int = 0) -> tuple[Mapping, int] | None:
     """(mapping, score) from `sampled` (or, without it, the best of `walk_search`'s walks) improved by
-    `local_search` for `anneal` seconds, all within `seconds`; None when no walk found a mapping."""
+    `local_search` for `anneal` seconds (less once it scores `target`, a lower bound), all within `seconds`;
+    None when no walk found a mapping."""
     begin = time.perf_counter()
     if sampled is None:
         found = walk_search(workload, arch, objective, time_limit=seconds, samples=HINT_SAMPLES, seed=0)
@@ -334,7 +337,7 @@ def _start(workload: Workload, arch: Arch, objective: str, seconds: float, annea
     left = min(anneal, seconds - (time.perf_counter() - begin))
     if left <= 0:
         return sampled
-    found = local_search(workload, arch, objective, [sampled[0]], time_limit=left, seed=0)
+    found = local_search(workload, arch, objective, [sampled[0]], time_limit=left, seed=0, target=target)
     return found.mapping, found.score
 
 

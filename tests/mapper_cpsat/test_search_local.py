@@ -35,6 +35,20 @@ def test_reaches_the_exhaustive_optimum_from_the_worst_mapping(arch_name, index)
         assert found.samples == STEPS and 0 < found.valid <= STEPS
 
 
+@pytest.mark.parametrize("arch_name", ARCHS)
+def test_the_search_stops_at_a_target_it_meets(arch_name):
+    """Given a lower bound it meets (here the exhaustive optimum), the search ends there, not at its limit."""
+    workload, arch = CASES[1], small_arch(arch_name)
+    mappings = list(Mapspace(workload, arch).enumerate())
+    scores = [score(evaluate(workload, arch, m), "energy") for m in mappings]
+    worst = mappings[scores.index(max(scores))]
+    found = local_search(workload, arch, "energy", [worst], time_limit=600.0, steps=STEPS, seed=0, target=min(scores))
+    assert found.score == min(scores) and found.samples < STEPS
+    above = local_search(workload, arch, "energy", [worst], time_limit=600.0, steps=STEPS, seed=0,
+                         target=min(scores) - 1)
+    assert above.score == min(scores) and above.samples == STEPS
+
+
 def test_steps_make_the_search_reproducible():
     workload, arch = CASES[0], small_arch("deep_chain")
     start = next(Mapspace(workload, arch).enumerate())
