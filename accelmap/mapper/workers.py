@@ -8,7 +8,8 @@ waits on pipes, so an interrupt reaches it at once; whatever ends the wait
 (a signal, a failed task, a bug) kills every running child and starts no
 more. Children ignore SIGINT (the caller decides), die on SIGTERM / SIGHUP
 (`signals.as_worker`), and end themselves when their parent is gone (SIGKILL
-of the caller leaves no solver running for more than `PARENT_POLL` seconds).
+of the caller leaves no solver running for more than `PARENT_POLL` seconds,
+and no scratch folder behind).
 """
 from __future__ import annotations
 
@@ -221,7 +222,7 @@ def _child(writer: Connection, parent: int, function: Callable[..., Any], args: 
     its answer sent back."""
     as_worker()
     _contain(scratch)
-    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
+    threading.Thread(target=_watch_parent, args=(parent, scratch), name="parent-watch", daemon=True).start()
     try:
         answer = ("ok", function(*args))
     except BaseException as err:  # every failure goes back to the parent, which decides
@@ -244,8 +245,10 @@ def _portable(err: BaseException) -> BaseException:
     return err
 
 
-def _watch_parent(parent: int) -> None:
-    """End this process as soon as `parent` is gone (a child is re-parented when its parent dies)."""
+def _watch_parent(parent: int, scratch: str) -> None:
+    """End this process as soon as `parent` is gone (a child is re-parented when its parent dies), removing
+    its scratch folder first: a parent killed by SIGKILL cannot."""
     while os.getppid() == parent:
         time.sleep(PARENT_POLL)
+    shutil.rmtree(scratch, ignore_errors=True)
     os._exit(1)

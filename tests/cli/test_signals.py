@@ -60,9 +60,10 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "ACCELMAP_CACHE": str(tmp_path / "cache")}
 
 
-def _start(tmp_path: Path, args: list[str], hook: str | None = None) -> subprocess.Popen:
+def _start(tmp_path: Path, args: list[str], hook: str | None = None,
+           env: dict[str, str] | None = None) -> subprocess.Popen:
     command = [sys.executable, "-c", hook, *args] if hook else [sys.executable, "-m", "accelmap", *args]
-    return subprocess.Popen(command, cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE,
+    return subprocess.Popen(command, cwd=tmp_path, env={**_env(tmp_path), **(env or {})}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
@@ -137,11 +138,17 @@ def test_ctrl_c_pressed_again_and_again_stops_within_a_second_or_two(tmp_path, j
 
 
 def test_workers_end_soon_after_the_compile_is_killed(tmp_path):
-    proc = _start(tmp_path, [*SLOW_COMPILE, "-o", "OUT", "--jobs", "2"])
+    """...and remove their scratch folders (their standard error), which the killed compile cannot."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = _start(tmp_path, [*SLOW_COMPILE, "-o", "OUT", "--jobs", "2"], env={"TMPDIR": str(scratch)})
     workers = _solving(proc)
+    folders = lambda: list(scratch.glob("accelmap-worker-*"))  # noqa: E731
+    _wait_for(lambda: len(folders()) == 2)
     proc.kill()
     proc.wait()
     _wait_for(lambda: not any(_alive(pid) for pid in workers), timeout=3.0)
+    assert folders() == []
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, pytest.param(signal.SIGINT, marks=pytest.mark.slow)])
