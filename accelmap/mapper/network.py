@@ -74,10 +74,12 @@ def _solve_one(workload: Workload, arch: Arch, settings: SolveSettings, workers:
         raise InfeasibleLayer(f"layer {layer}{more}: {err}") from None
 
 
-def _search_one(workload: Workload, arch: Arch, settings: SolveSettings, layer: str, died: str) -> MapResult:
-    """A unique workload mapped without CP-SAT after its solver's process died (`died` says how)."""
+def _search_one(workload: Workload, arch: Arch, settings: SolveSettings, warm: Mapping | None, layer: str,
+                died: str) -> MapResult:
+    """A unique workload mapped without CP-SAT, from its warm start if any, after its solver's process died
+    (`died` says how)."""
     try:
-        return map_by_search(workload, arch, settings.objective, time_limit=settings.time_limit,
+        return map_by_search(workload, arch, settings.objective, time_limit=settings.time_limit, hint=warm,
                              reason=f"mapped without CP-SAT, whose process ended without an answer: {died}")
     except InfeasibleLayer as err:
         raise InfeasibleLayer(f"layer {layer}: {err}") from None
@@ -128,7 +130,7 @@ def map_graph(graph: Graph, arch: Arch, settings: SolveSettings = SolveSettings(
             raise WorkerDied(f"layer {groups[sig][0].name}'s solver process, then its search without CP-SAT,",
                              died.how) from None
         searched.append(sig)
-        return sig, _search_one, (pending[sig], arch, settings, groups[sig][0].name, died.how)
+        return sig, _search_one, (pending[sig], arch, settings, warm[sig], groups[sig][0].name, died.how)
 
     run_each([(sig, _solve_one, (pending[sig], arch, settings, workers, warm[sig], groups[sig][0].name,
                                  len(groups[sig]))) for sig in order], processes,

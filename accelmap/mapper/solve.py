@@ -207,21 +207,23 @@ def map_workload(workload: Workload, arch: Arch, objective: str = "energy", *, t
 
 
 def map_by_search(workload: Workload, arch: Arch, objective: str = "energy", *, time_limit: float = 30.0,
-                  reason: str = "") -> MapResult:
+                  hint: Mapping | None = None, reason: str = "") -> MapResult:
     """Map `workload` without CP-SAT, for when its process could not finish (`network` runs this when a
-    solver's process died): the best of random walks (or, failing those, of uniform random mappings)
-    improved by local search for `time_limit` (less once it meets the model's lower bound), with that bound;
-    `reason` starts the note.
+    solver's process died): `hint` when it is a valid mapping (a warm start: the answer is never worse),
+    else the best of random walks (or, failing those, of uniform random mappings), improved by local search
+    for `time_limit` (less once it meets the model's lower bound), with that bound; `reason` starts the note.
     Raises `InfeasibleLayer` when no mapping is found."""
     start = time.perf_counter()
     bound = _trivial_bound(workload, arch, objective, False)
-    found = _start(workload, arch, objective, time_limit, time_limit, None, bound)
+    warm = _best_start(workload, arch, objective, hint, None)
+    found = _start(workload, arch, objective, time_limit, time_limit, warm, bound)
     if found is None:
         baseline = _baseline(workload, arch, objective)
         if baseline is None:
             raise _explain_infeasible(workload, arch, False)
         found = _start(workload, arch, objective, time_limit, time_limit, baseline[:2], bound)
-    note = _join(reason, "the best of random mappings, improved by local search, is reported")
+    origin = "warm start" if warm is not None else "best of random mappings"
+    note = _join(reason, f"the {origin}, improved by local search, is reported")
     return _answer(workload, arch, objective, found[0], bound, note,
                    start=start, solver=(0.0, None), size=(0, 0), mapspace=(None, "not counted"), baseline=None,
                    canonical=False)

@@ -13,7 +13,7 @@ from accelmap.mapper.mapspace import Mapspace
 from accelmap.mapper.bounds import lower_bounds
 from accelmap.mapper.model import evaluate, score
 from accelmap.mapper.search_random import walk_search
-from accelmap.mapper.solve import HINT_SAMPLES, MapResult, map_workload, rescore
+from accelmap.mapper.solve import HINT_SAMPLES, MapResult, map_by_search, map_workload, rescore
 from accelmap.mapper.validity import check_mapping
 
 from .archs import EYERISS_LIKE, ispass_arch, small_arch
@@ -101,3 +101,19 @@ def test_a_short_limit_starts_from_walks_and_never_ends_worse(name):
     assert result.objective == evaluate(workload, arch, result.mapping).energy
     assert check_mapping(workload, arch, result.mapping) == []
     assert result.bound <= result.objective and (result.status == "OPTIMAL") == (result.bound == result.objective)
+
+
+def test_the_search_without_cp_sat_starts_from_a_warm_start_and_never_ends_worse():
+    arch = load_arch("simba")
+    workload = make_workload(k=64, c=64, p=56, q=56, r=3, s=3)
+    warm = map_workload(workload, arch, "energy", time_limit=3.0, workers=1, tie_break=False)
+    result = map_by_search(workload, arch, "energy", time_limit=0.5, hint=warm.mapping, reason="solver died")
+    assert result.objective <= warm.objective
+    assert result.objective == evaluate(workload, arch, result.mapping).energy
+    assert check_mapping(workload, arch, result.mapping) == []
+    assert result.bound <= result.objective and (result.status == "OPTIMAL") == (result.bound == result.objective)
+    assert result.note.startswith("solver died; the warm start, improved by local search, is reported")
+    other = make_workload(k=32, c=64, p=28, q=28, r=3, s=3)           # the hint is not a mapping of this layer
+    walked = map_by_search(other, arch, "energy", time_limit=0.5, hint=warm.mapping)
+    assert check_mapping(other, arch, walked.mapping) == []
+    assert walked.note.startswith("the best of random mappings, improved by local search, is reported")
