@@ -70,19 +70,24 @@ def _solve_one(workload: Workload, arch: Arch, settings: SolveSettings, workers:
         return map_workload(workload, arch, settings.objective, time_limit=settings.time_limit, workers=workers,
                             allow_padding=settings.allow_padding, tie_break=settings.tie_break, hint=warm)
     except InfeasibleLayer as err:
-        more = f" (and {copies - 1} more of the same shape)" if copies > 1 else ""
-        raise InfeasibleLayer(f"layer {layer}{more}: {err}") from None
+        raise _naming(err, layer, copies) from None
 
 
 def _search_one(workload: Workload, arch: Arch, settings: SolveSettings, warm: Mapping | None, layer: str,
-                died: str) -> MapResult:
-    """A unique workload mapped without CP-SAT, from its warm start if any, after its solver's process died
-    (`died` says how)."""
+                copies: int, died: str) -> MapResult:
+    """`_solve_one` without CP-SAT, from the warm start if any, after the solver's process died (`died` says
+    how)."""
     try:
         return map_by_search(workload, arch, settings.objective, time_limit=settings.time_limit, hint=warm,
                              reason=f"mapped without CP-SAT, whose process ended without an answer: {died}")
     except InfeasibleLayer as err:
-        raise InfeasibleLayer(f"layer {layer}: {err}") from None
+        raise _naming(err, layer, copies) from None
+
+
+def _naming(err: InfeasibleLayer, layer: str, copies: int) -> InfeasibleLayer:
+    """`err` naming `layer`, the first of the `copies` layers its workload stands for."""
+    more = f" (and {copies - 1} more of the same shape)" if copies > 1 else ""
+    return InfeasibleLayer(f"layer {layer}{more}: {err}")
 
 
 def _expected_effort(workload: Workload) -> tuple[bool, int]:
@@ -130,7 +135,8 @@ def map_graph(graph: Graph, arch: Arch, settings: SolveSettings = SolveSettings(
             raise WorkerDied(f"layer {groups[sig][0].name}'s solver process, then its search without CP-SAT,",
                              died.how) from None
         searched.append(sig)
-        return sig, _search_one, (pending[sig], arch, settings, warm[sig], groups[sig][0].name, died.how)
+        return sig, _search_one, (pending[sig], arch, settings, warm[sig], groups[sig][0].name, len(groups[sig]),
+                                  died.how)
 
     run_each([(sig, _solve_one, (pending[sig], arch, settings, workers, warm[sig], groups[sig][0].name,
                                  len(groups[sig]))) for sig in order], processes,

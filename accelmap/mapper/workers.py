@@ -50,12 +50,12 @@ Task = tuple[Hashable, Callable[..., Any], tuple]
 
 
 def run_each(tasks: Sequence[Task], jobs: int, on_result: Callable[[Hashable, Any], None],
-             on_death: Callable[[Hashable, WorkerDied], Task | None] | None = None) -> None:
+             on_death: Callable[[Hashable, WorkerDied], Task] | None = None) -> None:
     """Run every task in its own child process, at most `jobs` at once, in the given order; call
     `on_result(key, value)` in this process as each finishes. A task's exception is raised here;
     any exception (including an interrupt) kills the running children before it propagates. When a
-    child dies without an answer, `on_death(key, error)` may name a task to run in its place (next, in a
-    new child); without one the error is raised. A child's standard error (a crashing CP-SAT's stack
+    child dies without an answer, `on_death(key, error)` names a task to run in its place (next, in a
+    new child) or raises; without `on_death` the error is raised. A child's standard error (a crashing CP-SAT's stack
     trace) goes to a scratch folder that is always removed; its last line is quoted in the error."""
     context = _context()
     queue = list(tasks)
@@ -71,10 +71,9 @@ def run_each(tasks: Sequence[Task], jobs: int, on_result: Callable[[Hashable, An
                 try:
                     value = _receive(reader, key, process, scratch)
                 except WorkerDied as died:
-                    instead = on_death(key, died) if on_death is not None else None
-                    if instead is None:
+                    if on_death is None:
                         raise
-                    queue.insert(0, instead)
+                    queue.insert(0, on_death(key, died))
                     continue
                 on_result(key, value)
     finally:
